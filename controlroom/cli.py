@@ -1,0 +1,176 @@
+"""The ``controlroom`` command: what an operator does outside the browser."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from controlroom.config import Settings, load_settings
+from controlroom.db import (
+    check_database,
+    create_db_engine,
+    describe_url,
+    upgrade_database,
+)
+from controlroom.errors import ControlRoomError
+
+app = typer.Typer(
+    help="CryptoPack control room: database, demo world, simulator, journal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(
+    help="Create, migrate and check the order database.", no_args_is_help=True
+)
+journal_app = typer.Typer(help="Verify the hash-chained journal.", no_args_is_help=True)
+demo_app = typer.Typer(help="The seeded demo world.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(journal_app, name="journal")
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+errors = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Database URL; defaults to CONTROLROOM_DATABASE_URL or the SQLite file "
+        "in the data folder.",
+    ),
+]
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _engine(url: str | None, *, create: bool = False) -> Engine:
+    settings = _settings()
+    resolved = url or settings.resolved_database_url
+    engine = create_db_engine(resolved, create_folder=create)
+    if not create:
+        check_database(engine)
+    return engine
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Set up logging once, for every command."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None) -> None:
+    """Create the database if needed and apply every migration."""
+    engine = _engine(database_url, create=True)
+    upgrade_database(engine)
+    check_database(engine)
+    console.print(f"[green]Database ready[/green] at {describe_url(str(engine.url))}")
+
+
+@db_app.command("check")
+def db_check(database_url: DatabaseOption = None) -> None:
+    """Check that the database exists, is intact and is fully migrated."""
+    engine = _engine(database_url)
+    console.print(f"[green]Database OK[/green] at {describe_url(str(engine.url))}")
+
+
+@journal_app.command("verify")
+def journal_verify(
+    database_url: DatabaseOption = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            help="SEQ:HASH of a head kept elsewhere (a backup manifest, an earlier "
+            "verify); catches a journal cut off together with its head row."
+        ),
+    ] = None,
+) -> None:
+    """Re-hash the whole journal and name the first edited, missing or moved event."""
+    from controlroom.journal import verify_journal
+
+    anchor = _parse_head(expect_head) if expect_head else None
+    engine = _engine(database_url)
+    with Session(engine) as session, session.begin():
+        seq, digest = verify_journal(session, expected_head=anchor)
+    console.print(f"[green]Journal intact[/green]: {seq} events, head {seq}:{digest}")
+
+
+def _parse_head(text: str) -> tuple[int, str]:
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise ControlRoomError(
+            f"--expect-head must look like 1234:<64 hex digits>, not {text!r}."
+        )
+    return int(seq), digest.lower()
+
+
+@demo_app.command("seed")
+def demo_seed(
+    database_url: DatabaseOption = None,
+    instance: Annotated[
+        str, typer.Option(help="Li & Lim instance the day is built from.")
+    ] = "lc101",
+    seed: Annotated[int, typer.Option(help="Random seed for names and payments.")] = 7,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete the existing database first.")
+    ] = False,
+) -> None:
+    """Build the demo world: depot, drivers, vans, customers, a day of orders."""
+    from controlroom.demo.world import seed_demo_world
+
+    engine = _engine(database_url, create=True)
+    credentials = seed_demo_world(
+        engine, instance=instance, seed=seed, reset=reset, console=console
+    )
+    console.print("\n[bold]Sign in to the control room with:[/bold]")
+    for role, (username, password) in credentials.items():
+        console.print(
+            f"  {role:<11} user [cyan]{username}[/cyan]"
+            f"  password [cyan]{password}[/cyan]"
+        )
+
+
+@app.command("simulate")
+def simulate(
+    database_url: DatabaseOption = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Simulated seconds per real second (default: setting)."),
+    ] = None,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Play the whole day at once, no waiting.")
+    ] = False,
+) -> None:
+    """Play the demo day into the database on an accelerated clock."""
+    from controlroom.demo.simulator import run_simulation
+
+    engine = _engine(database_url)
+    settings = _settings()
+    run_simulation(
+        engine,
+        speed=speed or settings.simulator_speed,
+        fast=fast,
+        console=console,
+    )
+
+
+def run() -> None:
+    """Entry point that turns our errors into one readable line, not a traceback."""
+    try:
+        app()
+    except ControlRoomError as exc:
+        errors.print(f"[red]Error:[/red] {exc}")
+        sys.exit(1)

@@ -1,0 +1,61 @@
+"""Settings, read from ``CONTROLROOM_*`` environment variables or a ``.env`` file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from controlroom.errors import ConfigurationError
+
+
+def default_data_dir() -> Path:
+    """Return the user's data folder for the control room (XDG on Linux)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cryptopack-controlroom"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; all of it has a safe default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONTROLROOM_", env_file=".env", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    timezone: str = "Europe/Oslo"
+    refresh_seconds: float = Field(default=3.0, gt=0.5, le=120)
+    simulator_speed: float = Field(default=60.0, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL: the setting, or the SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'controlroom.sqlite3'}"
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a validation failure into a readable error."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CONTROLROOM_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"The configuration is not valid: {problems}") from exc

@@ -1,0 +1,248 @@
+"""The database: declarative base, engine with its SQLite pragmas, migrations.
+
+One URL picks the database (``CONTROLROOM_DATABASE_URL``). The embedded default
+is a SQLite file in WAL mode; production is PostgreSQL. The caller owns the
+session and its transaction::
+
+    with Session(engine) as session, session.begin():
+        place_order(session=session, ...)
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from controlroom.errors import (
+    DatabaseCorrupt,
+    DatabaseUnavailable,
+    SchemaOutdated,
+    StorageError,
+)
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned timezone-aware.
+
+    SQLite keeps no zone, so values are normalised to naive UTC on the way in
+    and given back their UTC zone on the way out; naive input is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give it a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
+    """Build an engine for ``url``; nothing connects until it is used.
+
+    SQLite connections get WAL mode, foreign keys, a busy timeout and
+    ``BEGIN IMMEDIATE`` so two writers queue instead of failing on a stale
+    snapshot. PostgreSQL connections are checked before use (``pool_pre_ping``)
+    so a fail-over does not hand out a dead connection.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(
+            f"The database URL {url!r} is not a valid URL. Expected for example "
+            "'sqlite:////path/to/controlroom.sqlite3' or "
+            "'postgresql+psycopg://user@host/db'.",
+            url=url,
+        ) from exc
+
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        path = _sqlite_path(url)
+        if path is not None and create_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    if backend == "postgresql":
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise DatabaseUnavailable(
+                f"No driver for {parsed.drivername!r}: use 'postgresql+psycopg://'.",
+                url=parsed.render_as_string(hide_password=True),
+            ) from exc
+    raise DatabaseUnavailable(
+        f"Unsupported database {backend!r}: the control room runs on SQLite "
+        "or PostgreSQL.",
+        url=parsed.render_as_string(hide_password=True),
+    )
+
+
+def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite recipe).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def describe_url(url: str) -> str:
+    """Return ``url`` with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+def check_database(engine: Engine) -> None:
+    """Raise a clear error if the database is missing, corrupt or not migrated."""
+    url = str(engine.url)
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        raise DatabaseUnavailable(
+            f"The database file {path} does not exist. Create it with "
+            "'controlroom db upgrade' (or 'controlroom demo seed' for the demo).",
+            url=url,
+        )
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                result = connection.exec_driver_sql("PRAGMA quick_check").scalar()
+                if result != "ok":
+                    raise DatabaseCorrupt(
+                        f"The database file {path} fails its integrity check "
+                        f"({result}). Restore it from a backup.",
+                        url=url,
+                    )
+            tables = set(inspect(connection).get_table_names())
+    except DatabaseError as exc:
+        raise _explain(exc, engine) from exc
+
+    if "alembic_version" not in tables:
+        raise SchemaOutdated(
+            f"The database at {describe_url(url)} has no control-room tables. "
+            "Run 'controlroom db upgrade'.",
+            url=describe_url(url),
+        )
+    current, head = schema_revisions(engine)
+    if current != head:
+        raise SchemaOutdated(
+            f"The database is at schema revision {current}, the code needs {head}. "
+            "Run 'controlroom db upgrade'.",
+            url=describe_url(url),
+        )
+
+
+def _explain(exc: DatabaseError, engine: Engine) -> StorageError:
+    url = describe_url(str(engine.url))
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if "file is not a database" in detail or "malformed" in detail:
+        return DatabaseCorrupt(
+            f"The database file is not a SQLite database or is damaged ({detail}). "
+            "Restore it from a backup, or move it aside and seed a new one.",
+            url=url,
+        )
+    if isinstance(exc, OperationalError):
+        return DatabaseUnavailable(
+            f"Cannot reach the database at {url}: {detail}. Check "
+            "CONTROLROOM_DATABASE_URL and that the server is running.",
+            url=url,
+        )
+    return DatabaseUnavailable(f"The database at {url} failed: {detail}", url=url)
+
+
+def alembic_config(url: str) -> Any:
+    """Return an Alembic configuration pointing at our migrations and ``url``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """Return the database's current schema revision and the code's head."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, script.get_current_head()
+
+
+def upgrade_database(engine: Engine) -> None:
+    """Apply every migration not yet applied; safe to run again."""
+    from alembic import command
+
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except DatabaseError as exc:
+        raise _explain(exc, engine) from exc
+
+
+def ping(engine: Engine) -> None:
+    """Run a trivial query, raising ``DatabaseUnavailable`` if it fails."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DatabaseError as exc:
+        raise _explain(exc, engine) from exc

@@ -1,0 +1,113 @@
+"""The control room's errors, one tree for every capability.
+
+::
+
+    ControlRoomError
+     +-- ConfigurationError        a setting is missing or malformed
+     +-- StorageError              the database cannot be reached or used
+     |    +-- DatabaseUnavailable  wrong URL, server down, file missing
+     |    +-- DatabaseCorrupt      the file is not a database or fails its check
+     |    +-- SchemaOutdated       migrations have not been applied
+     +-- JournalError
+     |    +-- JournalBroken        verification found an edited, missing or
+     |                             reordered event (``seq`` names the first)
+     +-- AuthenticationError       unknown user or wrong password
+     +-- PermissionDenied          the user's role may not do this
+     +-- PackageCodeError          a package code is malformed or mistyped
+     +-- OrderError                an order or parcel change is not allowed
+     +-- PaymentError              an invoice or payment change is not allowed
+     +-- DispatchError             a plan, route or stop change is not allowed
+     +-- HealthError               an unknown component or state
+     +-- DemoWorldError            the demo world cannot be built or played
+
+Pages catch ``ControlRoomError`` and show its message with ``st.error``; the
+message is written for the person who has to act on it.
+"""
+
+from __future__ import annotations
+
+
+class ControlRoomError(Exception):
+    """Base of every error the control room raises on purpose."""
+
+
+class ConfigurationError(ControlRoomError):
+    """A setting is missing or malformed."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class StorageError(ControlRoomError):
+    """The database cannot be reached or used."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class DatabaseUnavailable(StorageError):
+    """Wrong URL, server down, or a database file that does not exist."""
+
+
+class DatabaseCorrupt(StorageError):
+    """The file is not a database, or it fails its integrity check."""
+
+
+class SchemaOutdated(StorageError):
+    """The database exists but its migrations have not all been applied."""
+
+
+class JournalError(ControlRoomError):
+    """The journal cannot be written or read."""
+
+
+class JournalBroken(JournalError):
+    """Verification found an edited, missing or reordered event."""
+
+    def __init__(self, message: str, *, seq: int, problem: str) -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.problem = problem
+
+
+class AuthenticationError(ControlRoomError):
+    """Unknown user or wrong password (deliberately not told apart)."""
+
+
+class PermissionDenied(ControlRoomError):
+    """The signed-in user's role may not perform this action."""
+
+    def __init__(self, message: str, *, role: str, action: str) -> None:
+        super().__init__(message)
+        self.role = role
+        self.action = action
+
+
+class PackageCodeError(ControlRoomError):
+    """A package code is malformed or fails its check symbol."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class OrderError(ControlRoomError):
+    """An order or parcel change is not allowed in its current state."""
+
+
+class PaymentError(ControlRoomError):
+    """An invoice or payment change is not allowed in its current state."""
+
+
+class DispatchError(ControlRoomError):
+    """A plan, route or stop change is not allowed."""
+
+
+class HealthError(ControlRoomError):
+    """An unknown component or component state."""
+
+
+class DemoWorldError(ControlRoomError):
+    """The demo world cannot be built or played."""

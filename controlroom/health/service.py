@@ -1,0 +1,126 @@
+"""Components and their health, given a session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controlroom.errors import HealthError
+from controlroom.health.models import (
+    Component,
+    ComponentKind,
+    ComponentState,
+    HealthReport,
+)
+from controlroom.health.posture import ComponentStatus, Posture, derive_posture
+from controlroom.journal import append_event
+
+
+def add_component(
+    session: Session,
+    *,
+    key: str,
+    name: str,
+    kind: ComponentKind,
+    at: datetime,
+    actor: str,
+    region: str = "",
+    provider: str = "",
+) -> Component:
+    """Register a component, operational from ``at``."""
+    component = Component(
+        key=key,
+        name=name,
+        kind=kind,
+        region=region,
+        provider=provider,
+        state=ComponentState.OPERATIONAL,
+        state_since=at,
+    )
+    session.add(component)
+    session.flush()
+    append_event(
+        session,
+        kind="ComponentAdded",
+        subject=component.subject,
+        actor=actor,
+        occurred_at=at,
+        payload={"name": name, "kind": kind, "region": region, "provider": provider},
+    )
+    return component
+
+
+def get_component(session: Session, *, key: str) -> Component:
+    """Return the component with ``key`` or raise a readable error."""
+    component = session.scalar(select(Component).where(Component.key == key))
+    if component is None:
+        raise HealthError(f"There is no component called {key!r}.")
+    return component
+
+
+def set_component_state(
+    session: Session,
+    *,
+    component: Component,
+    state: ComponentState,
+    at: datetime,
+    actor: str,
+    note: str = "",
+) -> bool:
+    """Change a component's state and journal it; return whether it changed."""
+    if component.state is state and component.note == note:
+        return False
+    previous = component.state
+    component.state = state
+    component.note = note
+    if previous is not state:
+        component.state_since = at
+    append_event(
+        session,
+        kind="ComponentStateChanged",
+        subject=component.subject,
+        actor=actor,
+        occurred_at=at,
+        payload={"from": previous, "to": state, "note": note},
+    )
+    return True
+
+
+def report_health(
+    session: Session,
+    *,
+    component: Component,
+    state: ComponentState,
+    at: datetime,
+    actor: str,
+    latency_ms: int | None = None,
+    detail: str = "",
+) -> bool:
+    """Store a probe result; a change of state is journalled. Return if changed."""
+    session.add(
+        HealthReport(
+            component_id=component.id,
+            at=at,
+            state=state,
+            latency_ms=latency_ms,
+            detail=detail,
+        )
+    )
+    if component.state is state:
+        return False
+    return set_component_state(
+        session, component=component, state=state, at=at, actor=actor, note=detail
+    )
+
+
+def component_statuses(session: Session) -> list[ComponentStatus]:
+    """Return every component's current state, for the posture rules."""
+    rows = session.scalars(select(Component).order_by(Component.id)).all()
+    return [ComponentStatus(c.key, c.name, c.kind, c.state) for c in rows]
+
+
+def current_posture(session: Session) -> Posture:
+    """Derive the operating posture from the stored component states."""
+    return derive_posture(component_statuses(session))

@@ -1,0 +1,75 @@
+"""Every table, imported in one place so the metadata is complete."""
+
+from controlroom.auth.models import Role, User
+from controlroom.clock import SimulatedClock
+from controlroom.db import Base
+from controlroom.dispatch.models import (
+    Depot,
+    Driver,
+    Plan,
+    PlanStatus,
+    Route,
+    Stop,
+    StopKind,
+    StopStatus,
+    Vehicle,
+    VehicleStatus,
+)
+from controlroom.health.models import (
+    Component,
+    ComponentKind,
+    ComponentState,
+    HealthReport,
+)
+from controlroom.journal.models import JournalEvent, JournalHead
+from controlroom.orders.models import (
+    CustomerKind,
+    OrderChannel,
+    Parcel,
+    ParcelStatus,
+    Party,
+    PartyKind,
+)
+from controlroom.payments.models import (
+    Invoice,
+    InvoiceException,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+)
+
+__all__ = [
+    "Base",
+    "Component",
+    "ComponentKind",
+    "ComponentState",
+    "CustomerKind",
+    "Depot",
+    "Driver",
+    "HealthReport",
+    "Invoice",
+    "InvoiceException",
+    "InvoiceStatus",
+    "JournalEvent",
+    "JournalHead",
+    "OrderChannel",
+    "Parcel",
+    "ParcelStatus",
+    "Party",
+    "PartyKind",
+    "Payment",
+    "PaymentMethod",
+    "PaymentState",
+    "Plan",
+    "PlanStatus",
+    "Role",
+    "Route",
+    "SimulatedClock",
+    "Stop",
+    "StopKind",
+    "StopStatus",
+    "User",
+    "Vehicle",
+    "VehicleStatus",
+]
