@@ -245,3 +245,137 @@ def complete_stop(session: Session, *, stop: Stop, at: datetime, actor: str) -> 
             occurred_at=at,
             payload={"vehicle": vehicle.plate},
         )
+
+
+@dataclass(frozen=True)
+class StopSlot:
+    """Where a new stop goes in a route (its sequence number) and its ETA."""
+
+    sequence: int
+    eta: datetime
+
+
+def schedule_stops(
+    session: Session,
+    *,
+    route: Route,
+    parcel: Parcel,
+    pickup: StopSlot,
+    delivery: StopSlot,
+    at: datetime,
+    actor: str,
+) -> tuple[Stop, Stop]:
+    """Insert a parcel's pickup and delivery into a route; journal ``StopsScheduled``.
+
+    Sequence numbers only order the stops, so gaps are allowed: a scheduler
+    can give each stop its place in a day's route before the orders between
+    them have arrived.
+    """
+    if pickup.sequence >= delivery.sequence or pickup.eta > delivery.eta:
+        raise DispatchError(
+            f"Parcel {parcel.code}: the pickup must come before the delivery "
+            f"(sequence {pickup.sequence} then {delivery.sequence})."
+        )
+    taken = {stop.sequence for stop in route.stops}
+    clash = sorted(taken & {pickup.sequence, delivery.sequence})
+    if clash:
+        raise DispatchError(
+            f"Route {route.id} already has a stop at sequence {clash[0]}."
+        )
+    already = session.scalar(
+        select(Stop.id).where(
+            Stop.route_id.in_(select(Route.id).where(Route.plan_id == route.plan_id)),
+            Stop.parcel_id == parcel.id,
+        )
+    )
+    if already is not None:
+        raise DispatchError(
+            f"Parcel {parcel.code} already has stops in plan {route.plan.version}."
+        )
+
+    stops = (
+        Stop(
+            route=route,
+            sequence=pickup.sequence,
+            parcel=parcel,
+            kind=StopKind.PICKUP,
+            status=StopStatus.PLANNED,
+            eta=pickup.eta,
+        ),
+        Stop(
+            route=route,
+            sequence=delivery.sequence,
+            parcel=parcel,
+            kind=StopKind.DELIVERY,
+            status=StopStatus.PLANNED,
+            eta=delivery.eta,
+        ),
+    )
+    session.add_all(stops)
+    if (
+        route.plan.status is PlanStatus.PUBLISHED
+        and route.vehicle.status is VehicleStatus.AVAILABLE
+    ):
+        route.vehicle.status = VehicleStatus.ON_ROUTE
+    session.flush()
+
+    append_event(
+        session,
+        kind="StopsScheduled",
+        subject=parcel.subject,
+        actor=actor,
+        occurred_at=at,
+        payload={
+            "plan": route.plan.version,
+            "route": route.id,
+            "vehicle": route.vehicle.plate,
+            "pickup": {
+                "stop": stops[0].id,
+                "sequence": pickup.sequence,
+                "eta": pickup.eta,
+            },
+            "delivery": {
+                "stop": stops[1].id,
+                "sequence": delivery.sequence,
+                "eta": delivery.eta,
+            },
+        },
+    )
+    return stops
+
+
+def skip_stop(
+    session: Session, *, stop: Stop, at: datetime, actor: str, reason: str
+) -> None:
+    """Mark a planned stop as not served, with the reason; journal ``StopSkipped``."""
+    if stop.status is not StopStatus.PLANNED:
+        raise DispatchError(f"Stop {stop.id} is already {stop.status.value}.")
+    if not reason.strip():
+        raise DispatchError("Say why the stop is skipped.")
+    stop.status = StopStatus.SKIPPED
+    vehicle = stop.route.vehicle
+    append_event(
+        session,
+        kind="StopSkipped",
+        subject=f"stop:{stop.id}",
+        actor=actor,
+        occurred_at=at,
+        payload={
+            "route": stop.route_id,
+            "vehicle": vehicle.plate,
+            "parcel": stop.parcel_id,
+            "kind": stop.kind,
+            "reason": reason,
+        },
+    )
+    remaining = [s for s in stop.route.stops if s.status is StopStatus.PLANNED]
+    if not remaining and vehicle.status is VehicleStatus.ON_ROUTE:
+        vehicle.status = VehicleStatus.AVAILABLE
+        append_event(
+            session,
+            kind="RouteCompleted",
+            subject=f"route:{stop.route_id}",
+            actor=actor,
+            occurred_at=at,
+            payload={"vehicle": vehicle.plate},
+        )

@@ -203,3 +203,25 @@ def record_delivery(
         occurred_at=at,
         payload={"code": parcel.code, "via": via, "late": late},
     )
+
+
+def cancel_order(
+    session: Session, *, parcel: Parcel, at: datetime, actor: str, reason: str
+) -> None:
+    """Cancel a parcel not yet picked up; journal ``ParcelCancelled``."""
+    if parcel.status is not ParcelStatus.ORDERED:
+        raise OrderError(
+            f"Parcel {parcel.code} cannot be cancelled: it is {parcel.status.value}."
+        )
+    if not reason.strip():
+        raise OrderError("Say why the order is cancelled.")
+    parcel.status = ParcelStatus.CANCELLED
+    append_event(
+        session,
+        kind="ParcelCancelled",
+        subject=parcel.subject,
+        actor=actor,
+        occurred_at=at,
+        payload={"code": parcel.code, "reason": reason},
+    )
+    logger.info("parcel cancelled parcel=%s reason=%s", parcel.id, reason)

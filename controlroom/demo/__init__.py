@@ -1,0 +1,1 @@
+"""The demo world: a Li & Lim day laid over Oslo, seeded and played live."""

@@ -1,0 +1,452 @@
+"""Playing the demo day forward, through the same services the product uses.
+
+What is due is derived from the database and the deterministic day plan, not
+from a memory of the last run: an order is placed when its release time has
+come and its sender has no parcel yet, a payment when its invoice has fewer
+payments than planned, a confirmation when a block arrived after a payment
+that has not counted it, a stop when its route's earlier stops are done. The
+actions run one by one in time order, so playing to noon and then on gives
+the same day as playing straight through.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from controlroom.demo.day import OrderPlan
+from controlroom.demo.parameters import DemoWorld
+from controlroom.demo.probes import probe_latency
+from controlroom.demo.wallet import receive_address
+from controlroom.dispatch.models import Route, Stop, StopKind, StopStatus
+from controlroom.dispatch.service import (
+    StopSlot,
+    complete_stop,
+    published_plan,
+    schedule_stops,
+    skip_stop,
+)
+from controlroom.errors import DemoWorldError
+from controlroom.health.models import Component, HealthReport
+from controlroom.health.service import report_health
+from controlroom.orders.models import Parcel, ParcelStatus, Party
+from controlroom.orders.service import cancel_order, place_order
+from controlroom.payments.models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+)
+from controlroom.payments.service import (
+    expire_invoices,
+    issue_invoice,
+    record_confirmations,
+    record_payment,
+)
+
+logger = logging.getLogger(__name__)
+
+SHOP = "web-shop"
+TRACKER = "payment-tracker"
+SCHEDULER = "route-scheduler"
+PROBE = "health-probe"
+DEEP_ENOUGH = 6
+PROBE_INTERVAL = timedelta(minutes=1)
+STOP_GAP = timedelta(minutes=1)
+
+
+@dataclass
+class DayProgress:
+    """What one stretch of play did."""
+
+    orders: int = 0
+    payments: int = 0
+    confirmations: int = 0
+    expired: int = 0
+    pickups: int = 0
+    deliveries: int = 0
+    cancelled: int = 0
+    health_reports: int = 0
+
+    def add(self, other: DayProgress) -> None:
+        """Add another stretch's counts to these."""
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True, order=True)
+class _Action:
+    at: datetime
+    rank: int
+    key: int
+    run: Callable[[], None] = field(compare=False)
+
+
+class _Day:
+    """The database's view of the day, kept current as actions run."""
+
+    def __init__(self, session: Session, world: DemoWorld) -> None:
+        self.session = session
+        self.world = world
+        self.progress = DayProgress()
+
+        sender_task = {party: task for task, party in world.senders.items()}
+        self.parcel_by_pickup: dict[int, Parcel] = {}
+        self.pickup_of: dict[int, int] = {}
+        for parcel in session.scalars(select(Parcel).order_by(Parcel.id)):
+            task = sender_task.get(parcel.sender_id)
+            if task is not None and task not in self.parcel_by_pickup:
+                self.parcel_by_pickup[task] = parcel
+                self.pickup_of[parcel.id] = task
+
+        self.invoice_of: dict[int, Invoice] = {}
+        for invoice in session.scalars(select(Invoice).order_by(Invoice.id)):
+            self.invoice_of[invoice.parcel_id] = invoice
+        self.payments: dict[int, list[Payment]] = {}
+        for payment in session.scalars(select(Payment).order_by(Payment.id)):
+            self.payments.setdefault(payment.invoice_id, []).append(payment)
+
+        plan = published_plan(session)
+        self.routes: list[Route] = list(plan.routes) if plan else []
+        self.components = list(
+            session.scalars(select(Component).order_by(Component.id))
+        )
+        latest = select(HealthReport.component_id, func.max(HealthReport.at))
+        self.last_probe: dict[int, datetime] = {
+            component_id: at
+            for component_id, at in session.execute(
+                latest.group_by(HealthReport.component_id)
+            )
+        }
+
+    # -- choosing -----------------------------------------------------------
+
+    def next_action(self, until: datetime) -> _Action | None:
+        candidates = [
+            self._next_order(),
+            self._next_payment(),
+            self._next_confirmation(),
+            self._next_expiry(),
+            *self._next_stops(),
+            self._next_probe(),
+        ]
+        due = [c for c in candidates if c is not None and c.at <= until]
+        return min(due) if due else None
+
+    def _next_order(self) -> _Action | None:
+        for order in self.world.plan.orders:
+            if order.pickup.id not in self.parcel_by_pickup:
+                return _Action(order.release, 0, order.pickup.id, self._placer(order))
+        return None
+
+    def _next_payment(self) -> _Action | None:
+        best: _Action | None = None
+        for pickup_id, parcel in self.parcel_by_pickup.items():
+            invoice = self.invoice_of.get(parcel.id)
+            order = self.world.orders[pickup_id]
+            if invoice is None:
+                continue
+            made = len(self.payments.get(invoice.id, []))
+            if made >= len(order.payments):
+                continue
+            action = _Action(
+                order.payments[made].at,
+                1,
+                pickup_id,
+                self._payer(order, invoice, made),
+            )
+            best = action if best is None else min(best, action)
+        return best
+
+    def _next_confirmation(self) -> _Action | None:
+        blocks = self.world.plan.blocks
+        best: _Action | None = None
+        for payments in self.payments.values():
+            for payment in payments:
+                if payment.txid is None or payment.confirmations >= DEEP_ENOUGH:
+                    continue
+                if payment.state not in (PaymentState.SEEN, PaymentState.CONFIRMED):
+                    continue
+                index = bisect.bisect_right(blocks, payment.seen_at)
+                index += payment.confirmations
+                if index >= len(blocks):
+                    continue
+                action = _Action(
+                    blocks[index], 2, payment.id, self._confirmer(payment, index)
+                )
+                best = action if best is None else min(best, action)
+        return best
+
+    def _next_expiry(self) -> _Action | None:
+        open_invoices = [
+            i for i in self.invoice_of.values() if i.status is InvoiceStatus.NEW
+        ]
+        if not open_invoices:
+            return None
+        first = min(open_invoices, key=lambda invoice: invoice.expires_at)
+        return _Action(first.expires_at, 3, first.id, self._expirer(first.expires_at))
+
+    def _next_stops(self) -> list[_Action | None]:
+        return [self._next_stop(route) for route in self.routes]
+
+    def _next_stop(self, route: Route) -> _Action | None:
+        stops = sorted(route.stops, key=lambda stop: stop.sequence)
+        pending = [s for s in stops if s.status is StopStatus.PLANNED]
+        if not pending:
+            return None
+        stop = pending[0]
+        parcel = stop.parcel
+        order = self.world.orders.get(self.pickup_of.get(parcel.id, -1))
+        delay = timedelta(0)
+        if order is not None:
+            is_pickup = stop.kind is StopKind.PICKUP
+            delay = order.pickup_delay if is_pickup else order.delivery_delay
+        at = stop.eta + delay
+        done = [s.done_at for s in stops if s.done_at is not None]
+        if done:
+            at = max(at, max(done) + STOP_GAP)
+
+        if parcel.status is ParcelStatus.CANCELLED:
+            return _Action(at, 4, stop.id, self._skipper(stop, at, "order cancelled"))
+        if stop.kind is StopKind.DELIVERY:
+            if parcel.picked_up_at is None:
+                return None
+            at = max(at, parcel.picked_up_at + STOP_GAP)
+            return _Action(at, 4, stop.id, self._completer(stop, at))
+
+        invoice = self.invoice_of.get(parcel.id)
+        if invoice is None:
+            return _Action(at, 4, stop.id, self._completer(stop, at))
+        if invoice.status is InvoiceStatus.EXPIRED and invoice.paid_sat == 0:
+            return _Action(at, 4, stop.id, self._canceller(stop, at))
+        cleared = self._cleared_at(invoice)
+        if cleared is None:
+            return None  # the driver waits for the payment
+        at = max(at, cleared)
+        return _Action(at, 4, stop.id, self._completer(stop, at))
+
+    def _cleared_at(self, invoice: Invoice) -> datetime | None:
+        # The demo's pickup rule: the whole amount has been seen. Confirmation
+        # follows on the block rhythm; a courier does not wait at the door.
+        if invoice.status is InvoiceStatus.SETTLED and invoice.settled_at:
+            return invoice.settled_at
+        if invoice.status is not InvoiceStatus.PROCESSING:
+            return None
+        if invoice.paid_sat < invoice.amount_sat:
+            return None
+        return max(p.seen_at for p in self.payments.get(invoice.id, []))
+
+    def _next_probe(self) -> _Action | None:
+        if not self.components:
+            return None
+        first = self.world.plan.sim_start
+        at = min(
+            self.last_probe[c.id] + PROBE_INTERVAL if c.id in self.last_probe else first
+            for c in self.components
+        )
+        if at > self.world.plan.day_end:
+            return None
+        return _Action(at, 5, 0, self._prober(at))
+
+    # -- doing --------------------------------------------------------------
+
+    def _placer(self, order: OrderPlan) -> Callable[[], None]:
+        def run() -> None:
+            self._place(order)
+
+        return run
+
+    def _place(self, order: OrderPlan) -> None:
+        session, world = self.session, self.world
+        clock = world.plan.clock
+        sender = session.get(Party, world.senders[order.pickup.id])
+        recipient = session.get(Party, world.recipients[order.delivery.id])
+        if sender is None or recipient is None:
+            raise DemoWorldError(
+                f"The demo customers of pickup {order.pickup.id} are missing; "
+                "reseed the demo world with 'controlroom demo seed --reset'."
+            )
+        parcel = place_order(
+            session,
+            sender=sender,
+            recipient=recipient,
+            load=order.pickup.demand,
+            pickup_window=(clock.at(order.pickup.ready), clock.at(order.pickup.due)),
+            delivery_window=(
+                clock.at(order.delivery.ready),
+                clock.at(order.delivery.due),
+            ),
+            price_sat=order.price_sat,
+            ordered_at=order.release,
+            actor=SHOP,
+            service_minutes=max(1, clock.minutes(order.pickup.service)),
+        )
+        onchain = order.method is PaymentMethod.ONCHAIN
+        invoice = issue_invoice(
+            session,
+            parcel=parcel,
+            method=order.method,
+            amount_sat=order.price_sat,
+            created_at=order.release,
+            expires_at=order.expires_at,
+            actor=SHOP,
+            address=(
+                receive_address(world.account_key, world.address_index[order.pickup.id])
+                if onchain
+                else None
+            ),
+            payment_hash=order.payment_hash,
+        )
+        self.parcel_by_pickup[order.pickup.id] = parcel
+        self.pickup_of[parcel.id] = order.pickup.id
+        self.invoice_of[parcel.id] = invoice
+        self._schedule(order, parcel)
+        self.progress.orders += 1
+
+    def _schedule(self, order: OrderPlan, parcel: Parcel) -> None:
+        vehicle_id = self.world.vehicles[order.route]
+        route = next((r for r in self.routes if r.vehicle_id == vehicle_id), None)
+        if route is None:
+            logger.warning(
+                "no route for vehicle=%s in the published plan; parcel=%s "
+                "left for the dispatchers",
+                vehicle_id,
+                parcel.id,
+            )
+            return
+        pickup, delivery = order.pickup_sequence, order.delivery_sequence
+        taken = {stop.sequence for stop in route.stops}
+        if pickup in taken or delivery in taken:
+            # A re-planned route numbers its stops its own way: append.
+            pickup = max(taken) + 1
+            delivery = pickup + 1
+        schedule_stops(
+            self.session,
+            route=route,
+            parcel=parcel,
+            pickup=StopSlot(pickup, order.pickup_eta),
+            delivery=StopSlot(delivery, order.delivery_eta),
+            at=order.release,
+            actor=SCHEDULER,
+        )
+
+    def _payer(
+        self, order: OrderPlan, invoice: Invoice, index: int
+    ) -> Callable[[], None]:
+        def run() -> None:
+            planned = order.payments[index]
+            onchain = planned.txid is not None
+            payment = record_payment(
+                self.session,
+                invoice=invoice,
+                amount_sat=planned.amount_sat,
+                seen_at=planned.at,
+                actor=TRACKER,
+                txid=planned.txid,
+                vout=0 if onchain else None,
+                payment_hash=None if onchain else order.payment_hash,
+            )
+            self.payments.setdefault(invoice.id, []).append(payment)
+            self.progress.payments += 1
+
+        return run
+
+    def _confirmer(self, payment: Payment, block: int) -> Callable[[], None]:
+        def run() -> None:
+            record_confirmations(
+                self.session,
+                payment=payment,
+                confirmations=payment.confirmations + 1,
+                at=self.world.plan.blocks[block],
+                actor=TRACKER,
+            )
+            self.progress.confirmations += 1
+
+        return run
+
+    def _expirer(self, at: datetime) -> Callable[[], None]:
+        def run() -> None:
+            self.progress.expired += expire_invoices(
+                self.session, now=at, actor=TRACKER
+            )
+
+        return run
+
+    def _driver(self, stop: Stop) -> str:
+        driver = stop.route.driver
+        return f"driver:{driver.callsign}" if driver else "driver"
+
+    def _completer(self, stop: Stop, at: datetime) -> Callable[[], None]:
+        def run() -> None:
+            complete_stop(self.session, stop=stop, at=at, actor=self._driver(stop))
+            if stop.kind is StopKind.PICKUP:
+                self.progress.pickups += 1
+            else:
+                self.progress.deliveries += 1
+
+        return run
+
+    def _skipper(self, stop: Stop, at: datetime, reason: str) -> Callable[[], None]:
+        def run() -> None:
+            skip_stop(
+                self.session, stop=stop, at=at, actor=self._driver(stop), reason=reason
+            )
+
+        return run
+
+    def _canceller(self, stop: Stop, at: datetime) -> Callable[[], None]:
+        def run() -> None:
+            cancel_order(
+                self.session,
+                parcel=stop.parcel,
+                at=at,
+                actor=SHOP,
+                reason="the invoice expired unpaid",
+            )
+            self.progress.cancelled += 1
+            skip_stop(
+                self.session,
+                stop=stop,
+                at=at,
+                actor=self._driver(stop),
+                reason="order cancelled",
+            )
+
+        return run
+
+    def _prober(self, at: datetime) -> Callable[[], None]:
+        def run() -> None:
+            for component in self.components:
+                last = self.last_probe.get(component.id)
+                if last is not None and last + PROBE_INTERVAL > at:
+                    continue
+                state, note = self.world.scripted_state(component.key, at)
+                latency = probe_latency(self.world.plan.seed, component, state, at)
+                report_health(
+                    self.session,
+                    component=component,
+                    state=state,
+                    at=at,
+                    actor=PROBE,
+                    latency_ms=latency,
+                    detail=note,
+                )
+                self.last_probe[component.id] = at
+                self.progress.health_reports += 1
+
+        return run
+
+
+def play_until(session: Session, world: DemoWorld, *, until: datetime) -> DayProgress:
+    """Run every action of the day due by ``until``, in time order."""
+    day = _Day(session, world)
+    while (action := day.next_action(until)) is not None:
+        action.run()
+    return day.progress

@@ -1,0 +1,425 @@
+"""Seeding the demo world: systems, fleet, customers, users and an empty plan.
+
+``seed_demo_world`` builds everything a demo day needs in one transaction,
+records the world's parameters as a ``DemoDaySeeded`` event (the simulator
+reads them back from there) and plays the day up to the simulation's start,
+so orders released before 06:30 are already placed with their past times.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, TaskID
+from sqlalchemy import Engine, MetaData, func, select
+from sqlalchemy.orm import Session
+
+from controlroom.auth.models import Role, User
+from controlroom.auth.service import create_user
+from controlroom.clock import set_simulated_time
+from controlroom.config import load_settings
+from controlroom.db import describe_url, upgrade_database
+from controlroom.demo.city import AddressBook
+from controlroom.demo.day import OSLO, DayPlan
+from controlroom.demo.parameters import (
+    SEEDED_EVENT,
+    DemoWorld,
+    build_world,
+    world_parameters,
+)
+from controlroom.demo.play import play_until
+from controlroom.dispatch.models import Depot, Vehicle
+from controlroom.dispatch.service import (
+    PlannedRoute,
+    add_depot,
+    add_driver,
+    add_vehicle,
+    create_plan,
+    publish_plan,
+)
+from controlroom.errors import DemoWorldError
+from controlroom.health.models import Component, ComponentKind
+from controlroom.health.service import add_component
+from controlroom.journal import append_event
+from controlroom.journal.models import JournalEvent
+from controlroom.orders.models import CustomerKind, PartyKind
+from controlroom.orders.service import register_party
+from solver import Task
+
+logger = logging.getLogger(__name__)
+
+SEEDER = "demo-seed"
+CREDENTIALS_FILE = "demo-credentials.txt"
+DEFAULT_SPEED = 60.0
+
+# key, name, kind, region, provider
+COMPONENTS: tuple[tuple[str, str, ComponentKind, str, str], ...] = (
+    ("web-shop", "Web shop", ComponentKind.WEB_SHOP, "eu-north", "Hetzner"),
+    (
+        "node-eu-north",
+        "Bitcoin Core eu-north",
+        ComponentKind.PAYMENT_NODE,
+        "eu-north",
+        "Hetzner",
+    ),
+    (
+        "node-us-east",
+        "Bitcoin Core us-east",
+        ComponentKind.PAYMENT_NODE,
+        "us-east",
+        "AWS",
+    ),
+    (
+        "node-ap-southeast",
+        "Esplora ap-southeast",
+        ComponentKind.PAYMENT_NODE,
+        "ap-southeast",
+        "OVHcloud",
+    ),
+    (
+        "payment-tracker",
+        "Payment tracker",
+        ComponentKind.PAYMENT_TRACKER,
+        "eu-north",
+        "Hetzner",
+    ),
+    (
+        "order-db-primary",
+        "Order database (primary)",
+        ComponentKind.ORDER_DB_PRIMARY,
+        "eu-north",
+        "Hetzner",
+    ),
+    (
+        "order-db-standby",
+        "Order database (standby)",
+        ComponentKind.ORDER_DB_STANDBY,
+        "eu-central",
+        "UpCloud",
+    ),
+    (
+        "route-scheduler",
+        "Route scheduler",
+        ComponentKind.ROUTE_SCHEDULER,
+        "eu-north",
+        "Hetzner",
+    ),
+    (
+        "driver-app",
+        "Driver-app backend",
+        ComponentKind.DRIVER_APP,
+        "eu-north",
+        "Hetzner",
+    ),
+    ("sms-gateway", "SMS gateway", ComponentKind.SMS_GATEWAY, "no", "Link Mobility"),
+    ("status-site", "Status site", ComponentKind.STATUS_SITE, "global", "Netlify"),
+)
+
+USERS: tuple[tuple[Role, str, str], ...] = (
+    (Role.MANAGEMENT, "mgmt", "Incident manager (demo)"),
+    (Role.DISPATCHER, "dispatch", "Dispatcher (demo)"),
+    (Role.OPS, "ops", "Payments operator (demo)"),
+    (Role.ANALYST, "analyst", "Analyst (demo)"),
+)
+
+_COMPASS = ("øst", "nordøst", "nord", "nordvest", "vest", "sørvest", "sør", "sørøst")
+
+
+def seed_demo_world(
+    engine: Engine,
+    *,
+    instance: str = "lc101",
+    seed: int = 7,
+    reset: bool = False,
+    console: Console | None = None,
+    day: date | None = None,
+) -> dict[str, tuple[str, str]]:
+    """Build the demo world and return each role's ``(username, password)``.
+
+    The world is the same for the same ``instance``, ``seed`` and ``day``
+    (default: today in Oslo); only the passwords are drawn fresh. They are
+    also written, readable by the owner only, to ``demo-credentials.txt`` in
+    the data folder.
+    """
+    day = day or datetime.now(OSLO).date()
+    # Read the inputs first, so a bad instance name changes nothing.
+    draft = build_world(
+        instance=instance, seed=seed, day=day, senders={}, recipients={}, vehicles=()
+    )
+    steps = 9
+
+    with _progress(console, steps) as advance:
+        if reset:
+            _empty_database(engine)
+        advance("migrating the database")
+        upgrade_database(engine)
+        _refuse_if_seeded(engine)
+
+        passwords = {role: secrets.token_urlsafe(12) for role, _, _ in USERS}
+        with Session(engine) as session, session.begin():
+            world = _seed(session, draft, passwords, advance)
+            advance("placing the orders released before the simulation starts")
+            play_until(session, world, until=world.plan.sim_start)
+        advance("done")
+
+    credentials = {
+        role.value: (username, passwords[role]) for role, username, _ in USERS
+    }
+    _write_credentials(credentials)
+    return credentials
+
+
+def _seed(
+    session: Session,
+    draft: DemoWorld,
+    passwords: dict[Role, str],
+    advance: _Advance,
+) -> DemoWorld:
+    plan = draft.plan
+    at = plan.sim_start
+    book = AddressBook(plan.seed)
+
+    advance("registering the systems")
+    for key, name, kind, region, provider in COMPONENTS:
+        add_component(
+            session,
+            key=key,
+            name=name,
+            kind=kind,
+            at=at,
+            actor=SEEDER,
+            region=region,
+            provider=provider,
+        )
+
+    advance("registering the depot, drivers and vans")
+    depot_task = plan.instance.depot
+    depot_address = book.address_at(depot_task.x, depot_task.y)
+    depot = add_depot(
+        session,
+        name="Oslo sentrum depot",
+        lat=depot_address.lat,
+        lon=depot_address.lon,
+        actor=SEEDER,
+    )
+    vehicles = _fleet(session, draft, depot, book)
+
+    advance("registering the customers")
+    senders, recipients = _customers(session, draft, book)
+
+    advance("creating the users")
+    for role, username, display_name in USERS:
+        create_user(
+            session,
+            username=username,
+            display_name=display_name,
+            role=role,
+            password=passwords[role],
+            at=at,
+            actor=SEEDER,
+        )
+
+    advance("publishing plan 1 with one empty route per van")
+    routes = [PlannedRoute(vehicle=vehicle, stops=()) for vehicle in vehicles]
+    first_plan = create_plan(
+        session,
+        routes=routes,
+        reason="Start of the demo day: one route per van",
+        at=at,
+        actor="route-scheduler",
+    )
+    publish_plan(session, plan=first_plan, at=at, actor="route-scheduler")
+
+    world = DemoWorld(
+        plan=plan,
+        script=draft.script,
+        account_key=draft.account_key,
+        senders=senders,
+        recipients=recipients,
+        vehicles=tuple(vehicle.id for vehicle in vehicles),
+    )
+    advance("recording the day")
+    append_event(
+        session,
+        kind=SEEDED_EVENT,
+        subject=f"demo:{plan.instance.name}",
+        actor=SEEDER,
+        occurred_at=at,
+        payload=world_parameters(world),
+    )
+    set_simulated_time(session, now=at, day_start=plan.day_start, speed=DEFAULT_SPEED)
+    return world
+
+
+def _fleet(
+    session: Session, draft: DemoWorld, depot: Depot, book: AddressBook
+) -> list[Vehicle]:
+    plan = draft.plan
+    depot_address = book.address_at(plan.instance.depot.x, plan.instance.depot.y)
+    vehicles = []
+    for number, route in enumerate(plan.solution.routes, start=1):
+        person = book.person()
+        party = register_party(
+            session,
+            kind=PartyKind.DRIVER,
+            name=person.name,
+            phone=person.phone,
+            street=depot_address.street,
+            postcode=depot_address.postcode,
+            city=depot_address.city,
+            lat=depot_address.lat,
+            lon=depot_address.lon,
+            actor=SEEDER,
+        )
+        driver = add_driver(
+            session,
+            callsign=f"D{number:02d}",
+            party=party,
+            area=_area(plan, route),
+            actor=SEEDER,
+        )
+        vehicles.append(
+            add_vehicle(
+                session,
+                plate=f"CP {10000 + number}",
+                capacity=plan.instance.capacity,
+                depot=depot,
+                driver=driver,
+                actor=SEEDER,
+            )
+        )
+    return vehicles
+
+
+def _area(plan: DayPlan, route: tuple[int, ...]) -> str:
+    """Name the part of town a route serves, by the compass from the depot."""
+    depot = plan.instance.depot
+    tasks = [plan.instance.task(task_id) for task_id in route]
+    dx = sum(t.x for t in tasks) / len(tasks) - depot.x
+    dy = sum(t.y for t in tasks) / len(tasks) - depot.y
+    if math.hypot(dx, dy) < 8:
+        return "Oslo sentrum"
+    sector = round(math.degrees(math.atan2(dy, dx)) / 45) % 8
+    return f"Oslo {_COMPASS[sector]}"
+
+
+def _customers(
+    session: Session, draft: DemoWorld, book: AddressBook
+) -> tuple[dict[int, int], dict[int, int]]:
+    plan = draft.plan
+    rng = random.Random(f"{plan.seed}:customers")
+    senders: dict[int, int] = {}
+    recipients: dict[int, int] = {}
+    for order in sorted(plan.orders, key=lambda o: o.pickup.id):
+        kind = CustomerKind.REGULAR if order.regular_sender else CustomerKind.NEW
+        # Regular customers have been with us for a while.
+        since = (
+            plan.sim_start - timedelta(days=rng.randint(30, 700))
+            if order.regular_sender
+            else None
+        )
+        senders[order.pickup.id] = _customer(session, book, order.pickup, kind, since)
+        recipients[order.delivery.id] = _customer(
+            session, book, order.delivery, CustomerKind.NEW, None
+        )
+    return senders, recipients
+
+
+def _customer(
+    session: Session,
+    book: AddressBook,
+    task: Task,
+    kind: CustomerKind,
+    since: datetime | None,
+) -> int:
+    person = book.person()
+    address = book.address_at(task.x, task.y)
+    party = register_party(
+        session,
+        kind=PartyKind.CUSTOMER,
+        name=person.name,
+        phone=person.phone,
+        street=address.street,
+        postcode=address.postcode,
+        city=address.city,
+        lat=address.lat,
+        lon=address.lon,
+        actor=SEEDER,
+        customer_kind=kind,
+        at=since,
+    )
+    return party.id
+
+
+def _empty_database(engine: Engine) -> None:
+    """Drop every table, the migration record included, on any backend."""
+    logger.info("emptying database url=%s", describe_url(str(engine.url)))
+    existing = MetaData()
+    existing.reflect(bind=engine)
+    existing.drop_all(bind=engine)
+
+
+def _refuse_if_seeded(engine: Engine) -> None:
+    with Session(engine) as session:
+        seeded = session.scalar(
+            select(func.count())
+            .select_from(JournalEvent)
+            .where(JournalEvent.kind == SEEDED_EVENT)
+        )
+        components = session.scalar(select(func.count()).select_from(Component))
+        users = session.scalar(select(func.count()).select_from(User))
+    if seeded or components or users:
+        raise DemoWorldError(
+            f"The database at {describe_url(str(engine.url))} is already seeded "
+            f"({components} components, {users} users); use --reset to delete "
+            "everything in it and seed a new demo world."
+        )
+
+
+def _write_credentials(credentials: dict[str, tuple[str, str]]) -> Path:
+    folder = load_settings().data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CREDENTIALS_FILE
+    lines = ["# CryptoPack control room demo users: role user password"]
+    lines += [
+        f"{role} {user} {password}" for role, (user, password) in credentials.items()
+    ]
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # An existing file keeps its old mode through os.open; tighten it.
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+class _Advance:
+    """Moves the progress bar one step and names the step."""
+
+    def __init__(self, progress: Progress | None, task: TaskID | None) -> None:
+        self._progress = progress
+        self._task = task
+
+    def __call__(self, description: str) -> None:
+        logger.info("demo seed step=%r", description)
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=1, description=description)
+
+
+@contextmanager
+def _progress(console: Console | None, steps: int) -> Iterator[_Advance]:
+    if console is None:
+        yield _Advance(None, None)
+        return
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task("seeding the demo world", total=steps)
+        yield _Advance(progress, task)
+        progress.update(task, completed=steps)
