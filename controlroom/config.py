@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from controlroom.errors import ConfigurationError
@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Oslo"
     refresh_seconds: float = Field(default=3.0, gt=0.5, le=120)
     simulator_speed: float = Field(default=60.0, gt=0)
+    # Development only: sign in as this role without a password, to take
+    # screenshots; refused unless the database is the SQLite demo world.
+    demo_autologin: str | None = None
+    # Keys the parcel pseudonyms analysts see; unset, a key file is kept in
+    # the data folder (see controlroom.analytics.pseudonyms).
+    analytics_key: SecretStr | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -54,8 +60,14 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"CONTROLROOM_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+        names = [
+            "CONTROLROOM_" + "_".join(str(p) for p in err["loc"]).upper()
             for err in exc.errors()
+        ]
+        problems = "; ".join(
+            f"{name}: {err['msg']}"
+            for name, err in zip(names, exc.errors(), strict=True)
         )
-        raise ConfigurationError(f"The configuration is not valid: {problems}") from exc
+        raise ConfigurationError(
+            f"The configuration is not valid: {problems}", setting=names[0]
+        ) from exc
