@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -34,8 +35,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(journal_app, name="journal")
 app.add_typer(demo_app, name="demo")
 
-console = Console()
-errors = Console(stderr=True)
+# soft_wrap: an error stays one line and a printed head hash stays whole,
+# whatever the terminal width.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 DatabaseOption = Annotated[
     str | None,
@@ -109,8 +112,9 @@ def journal_verify(
 
 
 def _parse_head(text: str) -> tuple[int, str]:
-    seq, _, digest = text.partition(":")
-    if not seq.isdigit() or len(digest) != 64:
+    seq, _, digest = text.strip().partition(":")
+    is_hex = all(char in "0123456789abcdef" for char in digest.lower())
+    if not seq.isdigit() or len(digest) != 64 or not is_hex:
         raise ControlRoomError(
             f"--expect-head must look like 1234:<64 hex digits>, not {text!r}."
         )
@@ -167,10 +171,13 @@ def simulate(
     )
 
 
-def run() -> None:
-    """Entry point that turns our errors into one readable line, not a traceback."""
+def run(args: Sequence[str] | None = None) -> None:
+    """Entry point that turns our errors into one readable line, not a traceback.
+
+    ``args`` defaults to the command line; tests pass their own.
+    """
     try:
-        app()
+        app(args=list(args) if args is not None else None)
     except ControlRoomError as exc:
         errors.print(f"[red]Error:[/red] {exc}")
         sys.exit(1)

@@ -18,7 +18,12 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -93,7 +98,7 @@ def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port like ":x"
         raise DatabaseUnavailable(
             f"The database URL {url!r} is not a valid URL. Expected for example "
             "'sqlite:////path/to/controlroom.sqlite3' or "
@@ -113,7 +118,7 @@ def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
     if backend == "postgresql":
         try:
             return create_engine(url, pool_pre_ping=True)
-        except ModuleNotFoundError as exc:
+        except (ModuleNotFoundError, NoSuchModuleError) as exc:
             raise DatabaseUnavailable(
                 f"No driver for {parsed.drivername!r}: use 'postgresql+psycopg://'.",
                 url=parsed.render_as_string(hide_password=True),
@@ -144,7 +149,7 @@ def describe_url(url: str) -> str:
     """Return ``url`` with any password hidden, for messages and logs."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<invalid URL>"
 
 

@@ -63,15 +63,19 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot journal a value of type {type(value).__name__}")
 
 
+# One encoder for every event: ``json.dumps`` with options builds a new one
+# on each call, which costs as much as the encoding.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    default=_json_default,
+)
+
+
 def canonical_payload(payload: Mapping[str, Any]) -> str:
     """Return the payload as canonical JSON: sorted keys, no spaces."""
-    return json.dumps(
-        payload,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=_json_default,
-    )
+    return _ENCODER.encode(payload)
 
 
 def event_hash(
@@ -104,16 +108,21 @@ def find_first_problem(
     events: Iterable[ChainedEvent],
     *,
     expected_head: tuple[int, str] | None = None,
+    checkpoint: tuple[int, str] | None = None,
 ) -> ChainProblem | None:
     """Walk the events in stored order and return the first broken link.
 
-    ``expected_head`` is a ``(seq, hash)`` pair kept outside the journal
-    table (the head row, a backup manifest, a printed receipt); without it a
-    cut-off tail of the journal cannot be noticed.
+    ``expected_head`` is the ``(seq, hash)`` the journal must end with (the
+    head row); without it a cut-off tail of the journal cannot be noticed.
+    ``checkpoint`` is a ``(seq, hash)`` kept outside the database (a backup
+    manifest, a printed receipt, an earlier verify): that event must still be
+    on the chain, which notices a tail cut off together with its head row.
     """
     expected_seq = 1
     prev_hash = GENESIS_HASH
     last: tuple[int, str] = (0, GENESIS_HASH)
+    # Sequence 0 is the genesis, never stored, so "no checkpoint" is (0, ...).
+    checkpoint_seq, checkpoint_hash = checkpoint or (0, GENESIS_HASH)
 
     for event in events:
         if event.seq > expected_seq:
@@ -142,10 +151,22 @@ def find_first_problem(
                 event.seq,
                 "reordered or replaced: it does not follow the event before it",
             )
+        if event.seq == checkpoint_seq and event.hash != checkpoint_hash:
+            return ChainProblem(
+                event.seq,
+                f"replaced: expected {checkpoint_hash[:12]}… here, "
+                f"found {event.hash[:12]}…",
+            )
         prev_hash = event.hash
         last = (event.seq, event.hash)
         expected_seq += 1
 
+    if checkpoint_seq > last[0]:
+        return ChainProblem(
+            last[0] + 1,
+            f"truncated: the journal ends at {last[0]} but event "
+            f"{checkpoint_seq} was expected",
+        )
     if expected_head is not None and last != expected_head:
         head_seq, head_hash = expected_head
         if head_seq > last[0]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from controlroom.db import utcnow
@@ -38,15 +39,43 @@ class EventDraft:
     occurred_at: datetime | None = None
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
-    query = select(JournalHead).where(JournalHead.id == HEAD_ROW)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    head = session.execute(query).scalar_one_or_none()
+_EVENTS = JournalEvent.metadata.tables[JournalEvent.__tablename__]
+_HEAD = JournalHead.metadata.tables[JournalHead.__tablename__]
+
+
+def _insert_head_once(dialect: str) -> Insert:
+    # Two first writers can both find no head row; the second one's insert
+    # then waits for the first and does nothing, instead of failing.
+    values = {"id": HEAD_ROW, "seq": 0, "hash": GENESIS_HASH}
+    if dialect == "postgresql":
+        return postgresql.insert(_HEAD).values(values).on_conflict_do_nothing()
+    return sqlite.insert(_HEAD).values(values).on_conflict_do_nothing()
+
+
+# Built once: building a statement costs more than running it on SQLite.
+_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ROW)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ROW)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_INSERT_EVENTS = insert(_EVENTS)
+# PostgreSQL runs a data-modifying WITH exactly once whether or not the
+# insert reads it, so the last event's insert can move the head row too and
+# save a round trip per transaction.
+_INSERT_EVENT_AND_MOVE_HEAD = insert(_EVENTS).add_cte(_MOVE_HEAD.cte("moved_head"))
+
+
+def _lock_head(connection: Connection) -> tuple[int, str]:
+    # On SQLite the transaction already holds the write lock (BEGIN
+    # IMMEDIATE, see controlroom.db); PostgreSQL locks the head row.
+    dialect = connection.dialect.name
+    query = _LOCK_HEAD if dialect == "postgresql" else _READ_HEAD
+    head = connection.execute(query).one_or_none()
     if head is None:
-        session.add(JournalHead(id=HEAD_ROW, seq=0, hash=GENESIS_HASH))
-        session.flush()
-        return 0, GENESIS_HASH
+        connection.execute(_insert_head_once(dialect))
+        head = connection.execute(query).one()
     return head.seq, head.hash
 
 
@@ -54,7 +83,10 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[int]:
     """Append events in order within the caller's transaction; return their seqs."""
     if not drafts:
         return []
-    seq, prev_hash = _lock_head(session)
+    # Core statements on the session's connection: the ORM's bookkeeping
+    # would cost more than the insert itself (benchmarks/bench_journal.py).
+    connection = session.connection()
+    seq, prev_hash = _lock_head(connection)
     recorded_at = utcnow()
 
     rows: list[dict[str, Any]] = []
@@ -87,12 +119,15 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[int]:
         )
         prev_hash = digest
 
-    session.execute(insert(JournalEvent), rows)
-    session.execute(
-        update(JournalHead)
-        .where(JournalHead.id == HEAD_ROW)
-        .values(seq=seq, hash=prev_hash)
-    )
+    moved_head = {"new_seq": seq, "new_hash": prev_hash}
+    if connection.dialect.name == "postgresql":
+        *earlier, last = rows
+        if earlier:
+            connection.execute(_INSERT_EVENTS, earlier)
+        connection.execute(_INSERT_EVENT_AND_MOVE_HEAD, {**last, **moved_head})
+    else:
+        connection.execute(_INSERT_EVENTS, rows)
+        connection.execute(_MOVE_HEAD, moved_head)
     return [row["seq"] for row in rows]
 
 
@@ -112,7 +147,9 @@ def append_event(
 
 def journal_head(session: Session) -> tuple[int, str]:
     """Return the head row's ``(seq, hash)``; ``(0, genesis)`` when empty."""
-    head = session.get(JournalHead, HEAD_ROW)
+    # Columns, not the mapped object: appends update the row with Core
+    # statements, which would leave a cached object stale.
+    head = session.execute(_READ_HEAD).one_or_none()
     return (head.seq, head.hash) if head else (0, GENESIS_HASH)
 
 
@@ -126,11 +163,15 @@ def verify_journal(
 ) -> tuple[int, str]:
     """Check the whole chain; return its head or raise ``JournalBroken``.
 
-    Without ``expected_head`` the head row in the database is the anchor.
+    The head row is the anchor that notices a cut-off tail. ``expected_head``
+    is a ``(seq, hash)`` kept outside the database (an earlier verify, a
+    backup manifest): that event must still be on the chain, which also
+    notices a tail cut off together with a rewound head row. Events appended
+    after it was taken are fine.
     """
-    anchor = expected_head or journal_head(session)
+    head = journal_head(session)
     problem: ChainProblem | None = find_first_problem(
-        _stored_events(session), expected_head=anchor
+        _stored_events(session), expected_head=head, checkpoint=expected_head
     )
     if problem is not None:
         logger.warning("journal broken seq=%s problem=%s", problem.seq, problem.problem)
@@ -139,4 +180,4 @@ def verify_journal(
             seq=problem.seq,
             problem=problem.problem,
         )
-    return anchor
+    return head

@@ -71,9 +71,9 @@ def normalise_code(raw: str) -> str:
             continue
         char = _CONFUSABLES.get(char, char)
         if char not in _VALUES:
-            shown = char if char.isprintable() else repr(char)
+            shown = f"'{char}'" if char.isprintable() else repr(char)
             raise PackageCodeError(
-                f"'{shown}' does not occur in package codes: they use the digits "
+                f"{shown} does not occur in package codes: they use the digits "
                 "0-9 and the letters A-Z without I, L, O and U.",
                 code=raw,
             )

@@ -102,9 +102,15 @@ def record_payment(
         raise PaymentError(f"A payment must be positive, not {amount_sat} sat.")
     if invoice.method is PaymentMethod.ONCHAIN and (txid is None or vout is None):
         raise PaymentError("An on-chain payment needs its txid and output index.")
+    if txid is not None and session.scalar(
+        select(Payment.id).where(Payment.txid == txid, Payment.vout == vout)
+    ):
+        raise PaymentError(f"The payment {txid}:{vout} is already recorded.")
 
+    # Through the relationship, so ``invoice.payments`` includes it at once:
+    # settling checks that every payment of the invoice is confirmed.
     payment = Payment(
-        invoice_id=invoice.id,
+        invoice=invoice,
         state=PaymentState.SEEN,
         txid=txid,
         vout=vout,
