@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import time
 from typing import Annotated
 
 import typer
@@ -157,6 +158,10 @@ def simulate(
     fast: Annotated[
         bool, typer.Option("--fast", help="Play the whole day at once, no waiting.")
     ] = False,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Stop at this Oslo time of the demo day, e.g. 12:30."),
+    ] = None,
 ) -> None:
     """Play the demo day into the database on an accelerated clock."""
     from controlroom.demo.simulator import run_simulation
@@ -168,7 +173,17 @@ def simulate(
         speed=speed or settings.simulator_speed,
         fast=fast,
         console=console,
+        until=_parse_wall_time(until) if until else None,
     )
+
+
+def _parse_wall_time(text: str) -> time:
+    try:
+        return time.fromisoformat(text.strip())
+    except ValueError:
+        raise ControlRoomError(
+            f"--until must be a time of day like 12:30, not {text!r}."
+        ) from None
 
 
 def run(args: Sequence[str] | None = None) -> None:

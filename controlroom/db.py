@@ -99,11 +99,12 @@ def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port like ":x"
+        shown = _mask_credentials(url)
         raise DatabaseUnavailable(
-            f"The database URL {url!r} is not a valid URL. Expected for example "
+            f"The database URL {shown!r} is not a valid URL. Expected for example "
             "'sqlite:////path/to/controlroom.sqlite3' or "
             "'postgresql+psycopg://user@host/db'.",
-            url=url,
+            url=shown,
         ) from exc
 
     backend = parsed.get_backend_name()
@@ -128,6 +129,17 @@ def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
         "or PostgreSQL.",
         url=parsed.render_as_string(hide_password=True),
     )
+
+
+def _mask_credentials(url: str) -> str:
+    # A URL we cannot parse may still carry a password: hide whatever sits
+    # between the scheme and the last "@" before the host.
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not separator or "@" not in authority:
+        return url
+    host = authority.rsplit("@", 1)[1]
+    return f"{scheme}://***@{host}{slash}{path}"
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

@@ -13,7 +13,8 @@ import logging
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
@@ -66,7 +67,7 @@ def run_simulation(
     speed: float,
     fast: bool,
     console: Console | None = None,
-    until: datetime | None = None,
+    until: datetime | wall_time | None = None,
     tick_seconds: float = TICK_SECONDS,
 ) -> SimulationSummary:
     """Play the demo day from the stored clock to its end (or ``until``).
@@ -74,12 +75,16 @@ def run_simulation(
     ``fast`` plays without waiting, in ten-minute steps; otherwise each tick
     of ``tick_seconds`` real seconds advances ``speed`` times as far. Ctrl-C
     stops after the tick in progress is rolled back; the next run resumes.
+    A bare wall-clock ``time`` for ``until`` is Oslo wall-clock time on the demo day.
     """
     if speed <= 0:
         raise DemoWorldError(f"The simulator speed must be positive, not {speed}.")
     with Session(engine) as session:
         world = load_world(session)
         start = _stored_now(session, world)
+    if isinstance(until, wall_time):
+        day = world.plan.day_start.astimezone(OSLO).date()
+        until = datetime.combine(day, until, tzinfo=OSLO).astimezone(UTC)
     end = world.plan.day_end if until is None else min(until, world.plan.day_end)
     summary = SimulationSummary(start, start, world.plan.day_end)
     if start >= end:

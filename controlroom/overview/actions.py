@@ -1,0 +1,56 @@
+"""What a person may change from the live-operations screens.
+
+Each function opens its own transaction (a page is an entry point) and hands
+the change to the capability's service, which journals it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from controlroom.clock import operating_now
+from controlroom.health.models import ComponentState
+from controlroom.health.service import get_component, set_component_state
+from controlroom.overview.journal_view import JournalCheck, check_journal
+from controlroom.session_frame import HEALTH_EDITORS, SignedInUser, require_role
+
+logger = logging.getLogger(__name__)
+
+
+def change_component_state(
+    engine: Engine,
+    *,
+    user: SignedInUser,
+    key: str,
+    state: ComponentState,
+    note: str,
+) -> bool:
+    """Set a component's state by hand, as ``user``; return whether it changed."""
+    require_role(user, HEALTH_EDITORS, "change a component's state")
+    with Session(engine) as session, session.begin():
+        component = get_component(session, key=key)
+        changed = set_component_state(
+            session,
+            component=component,
+            state=state,
+            at=operating_now(session),
+            actor=user.username,
+            note=note.strip(),
+        )
+    logger.info(
+        "component state set component=%s state=%s actor=%s changed=%s",
+        key,
+        state.value,
+        user.username,
+        changed,
+    )
+    return changed
+
+
+def verify_journal_now(engine: Engine) -> JournalCheck:
+    """Re-hash the whole journal in a read transaction and report the outcome."""
+    with Session(engine) as session:
+        return check_journal(session)

@@ -1,0 +1,90 @@
+"""One read per screen: everything a screen draws, from one short session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from controlroom.health.posture import Posture, derive_posture
+from controlroom.health.service import component_statuses
+from controlroom.overview.city_map import MapPoint, map_points
+from controlroom.overview.journal_view import JournalRow, event_kinds, latest_events
+from controlroom.overview.queries import (
+    DayKpis,
+    OperatingDay,
+    ParcelFilter,
+    ParcelFlow,
+    ParcelRow,
+    day_kpis,
+    operating_day,
+    parcel_flow,
+    parcel_rows,
+)
+from controlroom.overview.systems import ComponentRow, component_rows
+
+
+@dataclass(frozen=True)
+class OverviewSnapshot:
+    """What the overview screen shows at one moment."""
+
+    day: OperatingDay
+    kpis: DayKpis
+    parcels: list[ParcelRow]
+    components: list[ComponentRow]
+    posture: Posture
+    points: list[MapPoint]
+    flow: ParcelFlow
+
+
+def overview_snapshot(
+    engine: Engine, *, zone: str, filters: ParcelFilter
+) -> OverviewSnapshot:
+    """Read the overview: KPIs, live table, systems, map and the day's flow."""
+    with Session(engine) as session:
+        day = operating_day(session, zone=zone)
+        return OverviewSnapshot(
+            day=day,
+            kpis=day_kpis(session, day=day),
+            parcels=parcel_rows(session, day=day, filters=filters),
+            components=component_rows(session),
+            posture=derive_posture(component_statuses(session)),
+            points=map_points(session),
+            flow=parcel_flow(session, day=day),
+        )
+
+
+@dataclass(frozen=True)
+class HealthSnapshot:
+    """What the health screen shows: every component and the posture."""
+
+    components: list[ComponentRow]
+    posture: Posture
+
+
+def health_snapshot(engine: Engine) -> HealthSnapshot:
+    """Read every component with its latest probe, and the posture."""
+    with Session(engine) as session:
+        return HealthSnapshot(
+            component_rows(session), derive_posture(component_statuses(session))
+        )
+
+
+@dataclass(frozen=True)
+class JournalSnapshot:
+    """What the journal screen lists."""
+
+    events: list[JournalRow]
+    kinds: list[str]
+
+
+def journal_snapshot(
+    engine: Engine, *, kinds: tuple[str, ...], subject: str
+) -> JournalSnapshot:
+    """Read the newest events matching the filters, and every kind for the filter."""
+    with Session(engine) as session:
+        return JournalSnapshot(
+            latest_events(session, kinds=kinds, subject=subject),
+            event_kinds(session),
+        )

@@ -1,0 +1,301 @@
+"""The frame around every screen: who may see which screen, and what it says.
+
+The Streamlit entry point draws the frame; the rules it follows live here so
+they can be tested without a browser: the screens each role may open, the
+colours and words of the posture banner, local times with their zone, and the
+development-only automatic sign-in used to take screenshots of the demo.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from controlroom.auth.models import Role, User
+from controlroom.auth.service import authenticate
+from controlroom.clock import CLOCK_ROW, SimulatedClock, operating_now
+from controlroom.config import Settings
+from controlroom.demo.parameters import SEEDED_EVENT
+from controlroom.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ControlRoomError,
+    DatabaseCorrupt,
+    DatabaseUnavailable,
+    PermissionDenied,
+    SchemaOutdated,
+    StorageError,
+)
+from controlroom.health.posture import Posture, PostureLevel, PromiseStatus
+from controlroom.health.service import current_posture
+from controlroom.journal.models import JournalEvent
+
+logger = logging.getLogger(__name__)
+
+EVERY_ROLE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One page of the control room and the roles that may open it."""
+
+    key: str
+    title: str
+    path: str
+    url: str
+    icon: str
+    section: str
+    roles: frozenset[Role]
+
+
+# The single table of screens. A new screen is one more row here and one
+# thin file in pages/. The URL differs from the file's name on purpose:
+# Streamlit runs a pages/ file directly, without this frame, for a URL that
+# matches its file name until the first st.navigation call of the process.
+SCREENS: tuple[Screen, ...] = (
+    Screen(
+        "overview",
+        "Overview",
+        "pages/overview.py",
+        "live",
+        ":material/monitoring:",
+        "Live operations",
+        EVERY_ROLE,
+    ),
+    Screen(
+        "health",
+        "System health",
+        "pages/health.py",
+        "systems",
+        ":material/health_and_safety:",
+        "Live operations",
+        EVERY_ROLE,
+    ),
+    Screen(
+        "journal",
+        "Journal",
+        "pages/journal.py",
+        "audit",
+        ":material/receipt_long:",
+        "Audit",
+        frozenset({Role.MANAGEMENT, Role.OPS, Role.ANALYST}),
+    ),
+)
+
+# Who may change a component's state by hand (the rest may only look).
+HEALTH_EDITORS = frozenset({Role.MANAGEMENT, Role.OPS})
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """The person at the screen, as the session keeps them."""
+
+    username: str
+    display_name: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> SignedInUser:
+        """Keep only what the frame needs of a stored user."""
+        return cls(user.username, user.display_name, user.role)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What every page gets from the entry point: settings, database, user."""
+
+    settings: Settings
+    engine: Engine
+    user: SignedInUser
+
+    @property
+    def zone(self) -> str:
+        """The operator's time zone."""
+        return self.settings.timezone
+
+    @property
+    def url(self) -> str:
+        """The database URL, a cache key that hides no secret from the cache."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+
+FRAME_KEY = "controlroom_frame"
+
+
+class SessionLookup(Protocol):
+    """What the frame needs of a session's state: a dict-like ``get``."""
+
+    def get(self, key: str, /) -> Any: ...
+
+
+def frame_of(state: SessionLookup | Mapping[str, Any], *, screen: str) -> Frame:
+    """Return the frame the entry point stored, if its user may see ``screen``.
+
+    Each page asks for itself, so a page run outside the frame (see
+    ``SCREENS``) never shows anything to a user whose role may not see it.
+    """
+    frame = state.get(FRAME_KEY)
+    if not isinstance(frame, Frame):
+        raise ConfigurationError(
+            "This page opens inside the control room: go to the start page and sign in."
+        )
+    allowed = next((s.roles for s in SCREENS if s.key == screen), frozenset())
+    require_role(frame.user, allowed, f"open the {screen} screen")
+    return frame
+
+
+_ERROR_TITLES: tuple[tuple[type[ControlRoomError], str], ...] = (
+    (DatabaseCorrupt, "The database file is damaged"),
+    (SchemaOutdated, "The database needs its migrations"),
+    (DatabaseUnavailable, "The database cannot be reached"),
+    (StorageError, "The database failed"),
+    (ConfigurationError, "The configuration is not valid"),
+    (AuthenticationError, "Sign-in failed"),
+    (PermissionDenied, "Not allowed for your role"),
+)
+
+
+def error_title(error: ControlRoomError) -> str:
+    """Return a short heading for an error shown on screen."""
+    for kind, title in _ERROR_TITLES:
+        if isinstance(error, kind):
+            return title
+    return "The control room could not do that"
+
+
+def sign_in(engine: Engine, *, username: str, password: str) -> SignedInUser:
+    """Check the credentials and return who signed in; raise if they are wrong."""
+    with Session(engine) as session:
+        user = authenticate(session, username=username, password=password)
+        signed_in = SignedInUser.of(user)
+    logger.info("signed in user=%s role=%s", signed_in.username, signed_in.role)
+    return signed_in
+
+
+@dataclass(frozen=True)
+class BannerState:
+    """What the posture banner shows: the posture and the operating time."""
+
+    posture: Posture
+    now: datetime
+    simulated: bool
+
+
+def banner_state(engine: Engine) -> BannerState:
+    """Read the posture and the operating clock for the banner."""
+    with Session(engine) as session:
+        simulated = session.get(SimulatedClock, CLOCK_ROW) is not None
+        return BannerState(current_posture(session), operating_now(session), simulated)
+
+
+def screens_for(role: Role) -> dict[str, list[Screen]]:
+    """Return the screens ``role`` may open, grouped by section in table order."""
+    sections: dict[str, list[Screen]] = {}
+    for screen in SCREENS:
+        if role in screen.roles:
+            sections.setdefault(screen.section, []).append(screen)
+    return sections
+
+
+def require_role(user: SignedInUser, allowed: frozenset[Role], action: str) -> None:
+    """Raise ``PermissionDenied`` unless the user's role may do ``action``."""
+    if user.role not in allowed:
+        raise PermissionDenied(
+            f"Your role ({user.role.value}) may not {action}. Ask a colleague in "
+            f"{', '.join(sorted(r.value for r in allowed))}.",
+            role=user.role.value,
+            action=action,
+        )
+
+
+@dataclass(frozen=True)
+class BannerStyle:
+    """How the posture banner looks at one level."""
+
+    background: str
+    foreground: str
+    label: str
+
+
+BANNER_STYLES: dict[PostureLevel, BannerStyle] = {
+    PostureLevel.NORMAL: BannerStyle("#1b5e20", "#ffffff", "NORMAL"),
+    PostureLevel.DEGRADED: BannerStyle("#f9a825", "#1a1a1a", "DEGRADED"),
+    PostureLevel.FALLBACK: BannerStyle("#e65100", "#ffffff", "FALLBACK ACTIVE"),
+    PostureLevel.AT_RISK: BannerStyle("#b71c1c", "#ffffff", "PROMISE AT RISK"),
+}
+
+PROMISE_MARKS: dict[PromiseStatus, str] = {
+    PromiseStatus.KEPT: "✔ kept",
+    PromiseStatus.KEPT_BY_FALLBACK: "⚠ kept by fallback",
+    PromiseStatus.AT_RISK: "✖ AT RISK",
+}
+
+
+def promise_lines(posture: Posture) -> list[str]:
+    """Return one short line per customer promise, e.g. ``Pay: ✔ kept``."""
+    return [
+        f"{promise.value.capitalize()}: {PROMISE_MARKS[status]}"
+        for promise, status in posture.promises.items()
+    ]
+
+
+def local_time(moment: datetime | None, zone: str, *, seconds: bool = False) -> str:
+    """Show a UTC moment in the operator's zone, with the zone's abbreviation."""
+    if moment is None:
+        return ""
+    shown = moment.astimezone(ZoneInfo(zone))
+    pattern = "%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z"
+    return shown.strftime(pattern)
+
+
+def short_time(moment: datetime | None, zone: str) -> str:
+    """Show a UTC moment compactly in the operator's zone, e.g. ``04 Dec 16:23``."""
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%d %b %H:%M")
+
+
+def demo_autologin_user(engine: Engine, role_name: str) -> SignedInUser:
+    """Return the demo user to sign in automatically for screenshots.
+
+    Development only: refused unless the database is a SQLite file holding
+    the seeded demo world (its ``DemoDaySeeded`` journal event), so the
+    setting cannot open a production control room.
+    """
+    try:
+        role = Role(role_name)
+    except ValueError:
+        raise ConfigurationError(
+            f"CONTROLROOM_DEMO_AUTOLOGIN must name a role "
+            f"({', '.join(r.value for r in Role)}), not {role_name!r}.",
+            setting="demo_autologin",
+        ) from None
+    if engine.dialect.name != "sqlite":
+        raise ConfigurationError(
+            "CONTROLROOM_DEMO_AUTOLOGIN only works on the SQLite demo world; unset it.",
+            setting="demo_autologin",
+        )
+    with Session(engine) as session:
+        seeded = session.scalar(
+            select(JournalEvent.seq).where(JournalEvent.kind == SEEDED_EVENT).limit(1)
+        )
+        user = session.scalar(
+            select(User)
+            .where(User.role == role, User.active.is_(True))
+            .order_by(User.id)
+            .limit(1)
+        )
+        if seeded is None or user is None:
+            raise ConfigurationError(
+                "CONTROLROOM_DEMO_AUTOLOGIN is refused: this database is not the "
+                "seeded demo world. Unset it and sign in.",
+                setting="demo_autologin",
+            )
+        return SignedInUser.of(user)

@@ -1,0 +1,190 @@
+"""The CryptoPack control room in the browser: ``streamlit run streamlit_app.py``.
+
+This entry point builds the frame around every screen: logging, settings, the
+database, sign-in, navigation by role, sign-out and the posture banner. The
+screens themselves are the thin files in ``pages/``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from controlroom.config import Settings, load_settings
+from controlroom.db import check_database, create_db_engine
+from controlroom.errors import AuthenticationError, ControlRoomError
+from controlroom.session_frame import (
+    BANNER_STYLES,
+    FRAME_KEY,
+    Frame,
+    SignedInUser,
+    banner_state,
+    demo_autologin_user,
+    error_title,
+    local_time,
+    promise_lines,
+    screens_for,
+    sign_in,
+)
+
+logger = logging.getLogger("controlroom.app")
+
+USER_KEY = "controlroom_user"
+
+
+def configure_logging() -> None:
+    """Send the control room's log lines to stderr once per process."""
+    root = logging.getLogger("controlroom")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        )
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def open_database(url: str) -> Engine:
+    """Build the engine for ``url`` once per server and check the database."""
+    engine = create_db_engine(url)
+    try:
+        check_database(engine)
+    except ControlRoomError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def show_error(error: ControlRoomError) -> None:
+    """Show one of our errors as a red box: what is wrong and what to do."""
+    st.error(f"**{error_title(error)}.** {error}", icon=":material/error:")
+
+
+def problem_page(error: ControlRoomError) -> None:
+    """Route every URL to a page that only explains the problem."""
+
+    def explain() -> None:
+        st.title("CryptoPack control room")
+        show_error(error)
+
+    st.navigation([st.Page(explain, title="Problem")], position="hidden").run()
+
+
+def login_page(engine: Engine) -> None:
+    """Ask for user name and password; a wrong one gets a clear message."""
+
+    def form() -> None:
+        st.title("CryptoPack control room")
+        st.caption("We deliver, no matter what. Sign in to continue.")
+        with st.form("sign_in"):
+            username = st.text_input("User name", key="login_username")
+            password = st.text_input("Password", type="password", key="login_password")
+            submitted = st.form_submit_button("Sign in", type="primary")
+        if not submitted:
+            return
+        try:
+            user = sign_in(engine, username=username, password=password)
+        except AuthenticationError as exc:
+            show_error(exc)
+            return
+        st.session_state[USER_KEY] = user
+        st.rerun()
+
+    st.navigation([st.Page(form, title="Sign in")], position="hidden").run()
+
+
+def draw_banner(engine: Engine, zone: str) -> None:
+    """The operating posture in one coloured box at the top of every page."""
+    try:
+        state = banner_state(engine)
+    except ControlRoomError as exc:
+        show_error(exc)
+        return
+    posture = state.posture
+    style = BANNER_STYLES[posture.level]
+    clock = local_time(state.now, zone, seconds=True)
+    if state.simulated:
+        clock += " (simulated day)"
+    promises = " &nbsp;|&nbsp; ".join(html.escape(p) for p in promise_lines(posture))
+    fallbacks = "".join(
+        f"<li><b>{html.escape(f.title)}</b>: {html.escape(f.action)}"
+        f" <i>(because: {html.escape(', '.join(f.because))})</i></li>"
+        for f in posture.fallbacks
+    )
+    # One line of HTML: indented lines would turn into a Markdown code block.
+    parts = [
+        f'<div style="background:{style.background};color:{style.foreground};'
+        'padding:0.6rem 1rem;border-radius:0.5rem;margin-bottom:0.5rem">',
+        f'<div style="font-size:1.2rem"><b>{style.label}</b> · '
+        f"{html.escape(posture.headline)}</div>",
+        f"<div>{promises}</div>",
+        f"<ul style='margin:0.3rem 0 0 0'>{fallbacks}</ul>" if fallbacks else "",
+        f'<div style="font-size:0.85rem;opacity:0.85">Operating time {clock}</div>',
+        "</div>",
+    ]
+    st.markdown("".join(parts), unsafe_allow_html=True)
+
+
+def draw_sidebar(user: SignedInUser) -> None:
+    """Who is signed in, and the way out."""
+    with st.sidebar:
+        st.markdown(f"**{user.display_name}**  \n{user.role.value}")
+        if st.button("Sign out", icon=":material/logout:"):
+            st.session_state.pop(USER_KEY, None)
+            st.session_state.pop(FRAME_KEY, None)
+            st.rerun()
+
+
+def current_user(settings: Settings, engine: Engine) -> SignedInUser | None:
+    """The signed-in user, or the demo user when autologin is allowed."""
+    user = st.session_state.get(USER_KEY)
+    if isinstance(user, SignedInUser):
+        return user
+    if settings.demo_autologin:
+        user = demo_autologin_user(engine, settings.demo_autologin)
+        logger.warning("demo autologin user=%s role=%s", user.username, user.role)
+        st.session_state[USER_KEY] = user
+        return user
+    return None
+
+
+def run() -> None:
+    """Build the frame and run the page the user picked."""
+    configure_logging()
+    st.set_page_config(
+        page_title="CryptoPack control room",
+        page_icon=":material/local_shipping:",
+        layout="wide",
+    )
+    try:
+        settings = load_settings()
+        engine = open_database(settings.resolved_database_url)
+        user = current_user(settings, engine)
+    except ControlRoomError as exc:
+        logger.warning("control room cannot start: %s", exc)
+        problem_page(exc)
+        return
+
+    if user is None:
+        login_page(engine)
+        return
+
+    st.session_state[FRAME_KEY] = Frame(settings, engine, user)
+    draw_sidebar(user)
+    st.fragment(run_every=settings.refresh_seconds)(draw_banner)(
+        engine, settings.timezone
+    )
+    pages = {
+        section: [
+            st.Page(s.path, title=s.title, icon=s.icon, url_path=s.url) for s in screens
+        ]
+        for section, screens in screens_for(user.role).items()
+    }
+    st.navigation(pages).run()
+
+
+run()
