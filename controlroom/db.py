@@ -153,8 +153,27 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> Non
     cursor.close()
 
 
+READ_ONLY_OPTION = "controlroom_read_only"
+
+
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the write lock up front so two of them queue on the busy
+    # timeout instead of one failing on a stale snapshot; readers need no
+    # lock in WAL mode and must not wait behind the simulator's writes.
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Engine:
+    """Return a view of ``engine`` for sessions that only read.
+
+    On SQLite their transactions begin deferred, so screens never queue
+    behind a writer; a write attempted through it is not prevented, only
+    not protected, so hand writes to the plain engine.
+    """
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def describe_url(url: str) -> str:

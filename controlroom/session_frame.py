@@ -22,6 +22,7 @@ from controlroom.auth.models import Role, User
 from controlroom.auth.service import authenticate
 from controlroom.clock import CLOCK_ROW, SimulatedClock, operating_now
 from controlroom.config import Settings
+from controlroom.db import read_only
 from controlroom.demo.parameters import SEEDED_EVENT
 from controlroom.errors import (
     AuthenticationError,
@@ -172,7 +173,7 @@ def error_title(error: ControlRoomError) -> str:
 
 def sign_in(engine: Engine, *, username: str, password: str) -> SignedInUser:
     """Check the credentials and return who signed in; raise if they are wrong."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         user = authenticate(session, username=username, password=password)
         signed_in = SignedInUser.of(user)
     logger.info("signed in user=%s role=%s", signed_in.username, signed_in.role)
@@ -190,7 +191,7 @@ class BannerState:
 
 def banner_state(engine: Engine) -> BannerState:
     """Read the posture and the operating clock for the banner."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         simulated = session.get(SimulatedClock, CLOCK_ROW) is not None
         return BannerState(current_posture(session), operating_now(session), simulated)
 
@@ -282,7 +283,7 @@ def demo_autologin_user(engine: Engine, role_name: str) -> SignedInUser:
             "CONTROLROOM_DEMO_AUTOLOGIN only works on the SQLite demo world; unset it.",
             setting="demo_autologin",
         )
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         seeded = session.scalar(
             select(JournalEvent.seq).where(JournalEvent.kind == SEEDED_EVENT).limit(1)
         )

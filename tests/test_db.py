@@ -19,6 +19,7 @@ from controlroom.db import (
     create_db_engine,
     describe_url,
     ping,
+    read_only,
     schema_revisions,
     upgrade_database,
 )
@@ -164,3 +165,18 @@ def test_an_unreachable_server_is_named_without_its_password() -> None:
 
     assert "s3cret" not in str(unreachable.value)
     assert describe_url(str(engine.url)) == "postgresql+psycopg://ops:***@127.0.0.1:1/x"
+
+
+def test_a_reader_on_sqlite_does_not_queue_behind_a_writer(engine: Engine) -> None:
+    writer = engine.connect()
+    writer.begin()  # BEGIN IMMEDIATE: holds the write lock until it ends
+    writer.exec_driver_sql("UPDATE journal_head SET seq = seq")
+
+    try:
+        with Session(read_only(engine)) as session:
+            count = session.scalar(text("SELECT count(*) FROM journal_events"))
+    finally:
+        writer.rollback()
+        writer.close()
+
+    assert count == 0

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from controlroom.analytics.pseudonyms import pseudonym_key, pseudonymise
 from controlroom.config import load_settings
-from controlroom.db import check_database, create_db_engine
+from controlroom.db import check_database, create_db_engine, read_only
 from controlroom.errors import ControlRoomError
 from controlroom.journal.models import JournalEvent
 
@@ -69,7 +69,7 @@ def order_days(engine: Engine, *, timezone: str | None = None) -> list[date]:
     """Return the local days on which parcels were ordered, oldest first."""
     zone = _zone(timezone)
     query = select(JournalEvent.occurred_at).where(JournalEvent.kind == "ParcelOrdered")
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         moments = session.scalars(query).all()
     return sorted({moment.astimezone(zone).date() for moment in moments})
 
@@ -126,7 +126,7 @@ def parcel_events(
         # Nothing happens to a parcel before it is ordered.
         query = query.where(JournalEvent.occurred_at >= start)
     query = query.order_by(JournalEvent.seq)
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         rows = session.execute(query).all()
 
     parcels = _collect(rows)

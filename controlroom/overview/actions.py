@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from controlroom.clock import operating_now
+from controlroom.db import read_only
 from controlroom.health.models import ComponentState
 from controlroom.health.service import get_component, set_component_state
 from controlroom.overview.journal_view import JournalCheck, check_journal
@@ -52,5 +53,5 @@ def change_component_state(
 
 def verify_journal_now(engine: Engine) -> JournalCheck:
     """Re-hash the whole journal in a read transaction and report the outcome."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         return check_journal(session)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from controlroom.db import read_only
 from controlroom.health.posture import Posture, derive_posture
 from controlroom.health.service import component_statuses
 from controlroom.overview.city_map import MapPoint, map_points
@@ -42,7 +43,7 @@ def overview_snapshot(
     engine: Engine, *, zone: str, filters: ParcelFilter
 ) -> OverviewSnapshot:
     """Read the overview: KPIs, live table, systems, map and the day's flow."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         day = operating_day(session, zone=zone)
         return OverviewSnapshot(
             day=day,
@@ -65,7 +66,7 @@ class HealthSnapshot:
 
 def health_snapshot(engine: Engine) -> HealthSnapshot:
     """Read every component with its latest probe, and the posture."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         return HealthSnapshot(
             component_rows(session), derive_posture(component_statuses(session))
         )
@@ -83,7 +84,7 @@ def journal_snapshot(
     engine: Engine, *, kinds: tuple[str, ...], subject: str
 ) -> JournalSnapshot:
     """Read the newest events matching the filters, and every kind for the filter."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         return JournalSnapshot(
             latest_events(session, kinds=kinds, subject=subject),
             event_kinds(session),
