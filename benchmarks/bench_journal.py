@@ -49,7 +49,7 @@ from controlroom.journal import (
     append_events,
     verify_journal,
 )
-from controlroom.journal.chain import canonical_payload, event_hash
+from controlroom.journal.chain import seal_events
 from tests.postgres_cluster import find_pg_bin, postgres_cluster
 
 START = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)
@@ -71,37 +71,7 @@ def drafts(count: int) -> list[EventDraft]:
 
 def sealed_rows(events: list[EventDraft]) -> list[dict[str, Any]]:
     """The same events as finished rows, hashes computed ahead of time."""
-    rows = []
-    prev_hash = GENESIS_HASH
-    recorded_at = START
-    for seq, draft in enumerate(events, start=1):
-        occurred_at = draft.occurred_at or recorded_at
-        payload = canonical_payload(draft.payload)
-        digest = event_hash(
-            seq=seq,
-            recorded_at=recorded_at,
-            occurred_at=occurred_at,
-            kind=draft.kind,
-            subject=draft.subject,
-            actor=draft.actor,
-            payload=payload,
-            prev_hash=prev_hash,
-        )
-        rows.append(
-            {
-                "seq": seq,
-                "recorded_at": recorded_at,
-                "occurred_at": occurred_at,
-                "kind": draft.kind,
-                "subject": draft.subject,
-                "actor": draft.actor,
-                "payload": payload,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
-        )
-        prev_hash = digest
-    return rows
+    return seal_events(events, after=(0, GENESIS_HASH), recorded_at=START)
 
 
 def empty_journal(engine: Engine) -> None:

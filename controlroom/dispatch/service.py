@@ -234,17 +234,7 @@ def complete_stop(session: Session, *, stop: Stop, at: datetime, actor: str) -> 
             "eta": stop.eta,
         },
     )
-    remaining = [s for s in stop.route.stops if s.status is StopStatus.PLANNED]
-    if not remaining:
-        vehicle.status = VehicleStatus.AVAILABLE
-        append_event(
-            session,
-            kind="RouteCompleted",
-            subject=f"route:{stop.route_id}",
-            actor=actor,
-            occurred_at=at,
-            payload={"vehicle": vehicle.plate},
-        )
+    _finish_route_if_done(session, route=stop.route, at=at, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -368,14 +358,23 @@ def skip_stop(
             "reason": reason,
         },
     )
-    remaining = [s for s in stop.route.stops if s.status is StopStatus.PLANNED]
-    if not remaining and vehicle.status is VehicleStatus.ON_ROUTE:
+    _finish_route_if_done(session, route=stop.route, at=at, actor=actor)
+
+
+def _finish_route_if_done(
+    session: Session, *, route: Route, at: datetime, actor: str
+) -> None:
+    # A van with nothing left to serve is free again; a lost one stays lost.
+    if any(s.status is StopStatus.PLANNED for s in route.stops):
+        return
+    vehicle = route.vehicle
+    if vehicle.status is VehicleStatus.ON_ROUTE:
         vehicle.status = VehicleStatus.AVAILABLE
-        append_event(
-            session,
-            kind="RouteCompleted",
-            subject=f"route:{stop.route_id}",
-            actor=actor,
-            occurred_at=at,
-            payload={"vehicle": vehicle.plate},
-        )
+    append_event(
+        session,
+        kind="RouteCompleted",
+        subject=f"route:{route.id}",
+        actor=actor,
+        occurred_at=at,
+        payload={"vehicle": vehicle.plate},
+    )

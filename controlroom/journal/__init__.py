@@ -1,9 +1,13 @@
 """The journal: append-only, hash-chained record of every state change."""
 
-from controlroom.journal.chain import GENESIS_HASH, ChainProblem, find_first_problem
+from controlroom.journal.chain import (
+    GENESIS_HASH,
+    ChainProblem,
+    EventDraft,
+    find_first_problem,
+)
 from controlroom.journal.models import JournalEvent, JournalHead
 from controlroom.journal.service import (
-    EventDraft,
     append_event,
     append_events,
     journal_head,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Protocol
 
@@ -51,6 +51,17 @@ class ChainProblem:
 
     def __str__(self) -> str:
         return f"event {self.seq}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event to append: past-tense kind, subject like ``parcel:42``."""
+
+    kind: str
+    subject: str
+    actor: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None
 
 
 def _json_default(value: Any) -> Any:
@@ -102,6 +113,49 @@ def event_hash(
     ]
     # A unit separator cannot occur in any field unescaped (JSON escapes it).
     return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+
+
+def seal_events(
+    drafts: Sequence[EventDraft],
+    *,
+    after: tuple[int, str],
+    recorded_at: datetime,
+) -> list[dict[str, Any]]:
+    """Number and hash drafts onto the chain after ``after`` = ``(seq, hash)``.
+
+    Returns one row per draft with every column of the journal table.
+    """
+    seq, prev_hash = after
+    rows: list[dict[str, Any]] = []
+    for draft in drafts:
+        seq += 1
+        occurred_at = (draft.occurred_at or recorded_at).astimezone(UTC)
+        payload = canonical_payload(draft.payload)
+        digest = event_hash(
+            seq=seq,
+            recorded_at=recorded_at,
+            occurred_at=occurred_at,
+            kind=draft.kind,
+            subject=draft.subject,
+            actor=draft.actor,
+            payload=payload,
+            prev_hash=prev_hash,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "recorded_at": recorded_at,
+                "occurred_at": occurred_at,
+                "kind": draft.kind,
+                "subject": draft.subject,
+                "actor": draft.actor,
+                "payload": payload,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    return rows
 
 
 def find_first_problem(

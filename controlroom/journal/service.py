@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Insert, bindparam, insert, select, update
@@ -17,26 +16,15 @@ from controlroom.errors import JournalBroken
 from controlroom.journal.chain import (
     GENESIS_HASH,
     ChainProblem,
-    canonical_payload,
-    event_hash,
+    EventDraft,
     find_first_problem,
+    seal_events,
 )
 from controlroom.journal.models import JournalEvent, JournalHead
 
 logger = logging.getLogger(__name__)
 
 HEAD_ROW = 1
-
-
-@dataclass(frozen=True)
-class EventDraft:
-    """An event to append: past-tense kind, subject like ``parcel:42``."""
-
-    kind: str
-    subject: str
-    actor: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    occurred_at: datetime | None = None
 
 
 _EVENTS = JournalEvent.metadata.tables[JournalEvent.__tablename__]
@@ -89,35 +77,8 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[int]:
     seq, prev_hash = _lock_head(connection)
     recorded_at = utcnow()
 
-    rows: list[dict[str, Any]] = []
-    for draft in drafts:
-        seq += 1
-        occurred_at = (draft.occurred_at or recorded_at).astimezone(UTC)
-        payload = canonical_payload(draft.payload)
-        digest = event_hash(
-            seq=seq,
-            recorded_at=recorded_at,
-            occurred_at=occurred_at,
-            kind=draft.kind,
-            subject=draft.subject,
-            actor=draft.actor,
-            payload=payload,
-            prev_hash=prev_hash,
-        )
-        rows.append(
-            {
-                "seq": seq,
-                "recorded_at": recorded_at,
-                "occurred_at": occurred_at,
-                "kind": draft.kind,
-                "subject": draft.subject,
-                "actor": draft.actor,
-                "payload": payload,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
-        )
-        prev_hash = digest
+    rows = seal_events(drafts, after=(seq, prev_hash), recorded_at=recorded_at)
+    seq, prev_hash = rows[-1]["seq"], rows[-1]["hash"]
 
     moved_head = {"new_seq": seq, "new_hash": prev_hash}
     if connection.dialect.name == "postgresql":
