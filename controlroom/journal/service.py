@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,37 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
     return head.seq, head.hash
 
 
+# The head a transaction has locked and moved, kept on the session so the
+# next append in the same transaction skips re-reading it. The lock is held
+# until the transaction ends (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
+# PostgreSQL), so no other writer can move it meanwhile. Any rollback, a
+# savepoint's included, forgets it: the head row is then read again.
+_HEAD_CACHE = "controlroom.journal.head"
+
+
+def _remembered_head(session: Session) -> tuple[int, str] | None:
+    entry = session.info.get(_HEAD_CACHE)
+    if entry is None or entry[0] is not session.get_transaction():
+        return None
+    head: tuple[int, str] = entry[1]
+    return head
+
+
+def _remember_head(session: Session, head: tuple[int, str]) -> None:
+    session.info[_HEAD_CACHE] = (session.get_transaction(), head)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_head_on_rollback(session: Session, _previous: Any) -> None:
+    session.info.pop(_HEAD_CACHE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head_at_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_HEAD_CACHE, None)
+
+
 def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[int]:
     """Append events in order within the caller's transaction; return their seqs."""
     if not drafts:
@@ -74,7 +105,7 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[int]:
     # Core statements on the session's connection: the ORM's bookkeeping
     # would cost more than the insert itself (benchmarks/bench_journal.py).
     connection = session.connection()
-    seq, prev_hash = _lock_head(connection)
+    seq, prev_hash = _remembered_head(session) or _lock_head(connection)
     recorded_at = utcnow()
 
     rows = seal_events(drafts, after=(seq, prev_hash), recorded_at=recorded_at)
@@ -89,6 +120,7 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[int]:
     else:
         connection.execute(_INSERT_EVENTS, rows)
         connection.execute(_MOVE_HEAD, moved_head)
+    _remember_head(session, (seq, prev_hash))
     return [row["seq"] for row in rows]
 
 

@@ -187,6 +187,23 @@ def test_a_savepoint_rolled_back_takes_its_events_with_it(any_engine: Engine) ->
     assert verify(any_engine)[0] == 2
 
 
+def test_appends_in_one_transaction_and_the_next_continue_one_chain(
+    any_engine: Engine,
+) -> None:
+    with Session(any_engine) as session:
+        with session.begin():
+            for number in range(3):
+                append_event(session, kind="First", subject=f"p:{number}", actor="a")
+            savepoint = session.begin_nested()
+            append_event(session, kind="InSavepoint", subject="p:3", actor="a")
+            savepoint.commit()
+        with session.begin():
+            append_event(session, kind="Second", subject="p:4", actor="a")
+
+    assert [event.seq for event in _events(any_engine)] == [1, 2, 3, 4, 5]
+    assert verify(any_engine)[0] == 5
+
+
 def test_the_head_read_in_the_appending_session_is_current(
     any_engine: Engine,
 ) -> None:
