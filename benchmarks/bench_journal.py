@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, create_engine, delete, insert, text
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.orm import Session
 
 from controlroom.db import create_db_engine, upgrade_database
@@ -50,7 +49,7 @@ from controlroom.journal import (
     verify_journal,
 )
 from controlroom.journal.chain import seal_events
-from tests.postgres_cluster import find_pg_bin, postgres_cluster
+from tests.postgres_cluster import find_pg_bin, new_database, postgres_cluster
 
 START = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)
 
@@ -193,12 +192,7 @@ def sqlite_engine() -> Iterator[Engine]:
 @contextmanager
 def postgres_engine(pg_bin: Path) -> Iterator[Engine]:
     with postgres_cluster(pg_bin) as server_url:
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        engine = create_db_engine(server_url.rsplit("/", 1)[0] + f"/{name}")
+        engine = create_db_engine(new_database(server_url, prefix="bench"))
         try:
             yield engine
         finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rich.console import Console
 from rich.progress import Progress
@@ -49,6 +52,7 @@ from controlroom.overview.queries import (
 from controlroom.overview.snapshot import overview_snapshot
 from controlroom.overview.systems import component_rows
 from controlroom.session_frame import local_time
+from tests.postgres_cluster import find_pg_bin, new_database, postgres_cluster
 
 ZONE = "Europe/Oslo"
 CHUNK = 5_000
@@ -442,21 +446,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--database-url",
-        help="Also run on this (empty) PostgreSQL database.",
+        help="Run on this (empty) PostgreSQL database instead of starting a "
+        "throw-away cluster on 127.0.0.1.",
     )
     args = parser.parse_args()
+    run = partial(bench, parcels=args.parcels, days=args.days, runs=args.runs)
 
     with tempfile.TemporaryDirectory(prefix="bench-overview-") as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        bench(url, parcels=args.parcels, days=args.days, runs=args.runs, seed=args.seed)
+        run(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", seed=args.seed)
     if args.database_url:
-        bench(
-            args.database_url,
-            parcels=args.parcels,
-            days=args.days,
-            runs=args.runs,
-            seed=args.seed,
-        )
+        run(args.database_url, seed=args.seed)
+        return
+    pg_bin = find_pg_bin()
+    if pg_bin is None:
+        print("postgresql: skipped, PostgreSQL is not installed (no initdb found)")
+        return
+    with postgres_cluster(pg_bin) as server_url:
+        run(new_database(server_url, prefix="bench"), seed=args.seed)
 
 
 if __name__ == "__main__":

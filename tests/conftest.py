@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from controlroom.db import create_db_engine, upgrade_database
-from tests.postgres_cluster import find_pg_bin, postgres_cluster
+from tests.postgres_cluster import find_pg_bin, new_database, postgres_cluster
 
 REQUIRE_POSTGRES = os.environ.get("CONTROLROOM_REQUIRE_POSTGRES") == "1"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -35,15 +34,6 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
-def _new_postgres_database(server_url: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A URL for a new SQLite file in the test's temporary folder."""
@@ -53,7 +43,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url(postgres_server: str) -> str:
     """A URL for a new, empty PostgreSQL database."""
-    return _new_postgres_database(postgres_server)
+    return new_database(postgres_server)
 
 
 @pytest.fixture(

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,18 @@ def find_pg_bin() -> Path | None:
             return versions[0] / "bin"
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
+
+
+def new_database(server_url: str, *, prefix: str = "t") -> str:
+    """Create an empty database on the cluster and return its URL."""
+    from sqlalchemy import create_engine, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def _free_port() -> int:
