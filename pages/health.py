@@ -8,7 +8,10 @@ from sqlalchemy import Engine
 
 from controlroom.errors import ControlRoomError
 from controlroom.health.models import ComponentState
-from controlroom.overview.actions import change_component_state
+from controlroom.overview.actions import (
+    change_component_state,
+    release_component_to_probes,
+)
 from controlroom.overview.figures import STATE_COLOURS
 from controlroom.overview.snapshot import HealthSnapshot, health_snapshot
 from controlroom.session_frame import (
@@ -57,6 +60,10 @@ def change_form(frame: Frame, snapshot: HealthSnapshot) -> None:
             "New state", list(ComponentState), format_func=lambda s: s.label
         )
         note = st.text_input("Note (why, who is on it)", max_chars=240)
+        st.caption(
+            "A state you set holds: health probes no longer change it until "
+            "you hand the component back to them below."
+        )
         submitted = st.form_submit_button("Set state", type="primary")
     if not submitted or state is None:
         return
@@ -71,6 +78,30 @@ def change_form(frame: Frame, snapshot: HealthSnapshot) -> None:
     st.session_state["health_message"] = (
         f"{names[key]} is now {state.label}." if changed else "Nothing changed."
     )
+    st.rerun()
+
+
+def release_form(frame: Frame, snapshot: HealthSnapshot) -> None:
+    held = {
+        c.key: f"{c.name} (held by {c.held_by})"
+        for c in snapshot.components
+        if c.held_by
+    }
+    if not held:
+        return
+    with st.form("release", clear_on_submit=True):
+        st.subheader("Hand back to the health probes")
+        key = st.selectbox("Held component", list(held), format_func=held.__getitem__)
+        submitted = st.form_submit_button("Release")
+    if not submitted or key is None:
+        return
+    try:
+        release_component_to_probes(frame.engine, user=frame.user, key=key)
+    except ControlRoomError as exc:
+        st.error(f"**{error_title(exc)}.** {exc}")
+        return
+    load.clear()
+    st.session_state["health_message"] = f"{held[key]} is back with its probes."
     st.rerun()
 
 
@@ -93,6 +124,7 @@ def render() -> None:
     st.dataframe(table.style.map(state_colour, subset=["State"]), hide_index=True)
     if frame.user.role in HEALTH_EDITORS:
         change_form(frame, snapshot)
+        release_form(frame, snapshot)
     else:
         st.info("You can follow the systems here; ops and management set states.")
 

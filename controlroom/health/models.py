@@ -64,6 +64,10 @@ class Component(Base):
     )
     state_since: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(String(240), default="")
+    # Who declared the current state by hand. While set, health probes are
+    # recorded but do not change the state: a person's "major outage" holds
+    # until a person releases it.
+    held_by: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def subject(self) -> str:

@@ -68,13 +68,21 @@ def set_component_state(
     at: datetime,
     actor: str,
     note: str = "",
+    hold: bool = False,
 ) -> bool:
-    """Change a component's state and journal it; return whether it changed."""
-    if component.state is state and component.note == note:
+    """Change a component's state and journal it; return whether it changed.
+
+    ``hold`` marks a state a person declared: probes then leave it alone
+    until :func:`release_component` hands the component back to them.
+    """
+    held_by = actor if hold else component.held_by
+    unchanged = (component.state, component.note, component.held_by)
+    if unchanged == (state, note, held_by):
         return False
     previous = component.state
     component.state = state
     component.note = note
+    component.held_by = held_by
     if previous is not state:
         component.state_since = at
     append_event(
@@ -83,9 +91,26 @@ def set_component_state(
         subject=component.subject,
         actor=actor,
         occurred_at=at,
-        payload={"from": previous, "to": state, "note": note},
+        payload={"from": previous, "to": state, "note": note, "held": hold},
     )
     return True
+
+
+def release_component(
+    session: Session, *, component: Component, at: datetime, actor: str
+) -> None:
+    """Hand a held component back to its health probes; journal it."""
+    if component.held_by is None:
+        raise HealthError(f"{component.name} is not held: its probes already set it.")
+    held_by, component.held_by = component.held_by, None
+    append_event(
+        session,
+        kind="ComponentReleased",
+        subject=component.subject,
+        actor=actor,
+        occurred_at=at,
+        payload={"held_by": held_by, "state": component.state},
+    )
 
 
 def report_health(
@@ -98,7 +123,10 @@ def report_health(
     latency_ms: int | None = None,
     detail: str = "",
 ) -> bool:
-    """Store a probe result; a change of state is journalled. Return if changed."""
+    """Store a probe result; a change of state is journalled. Return if changed.
+
+    A component whose state a person holds keeps it; the report is stored.
+    """
     session.add(
         HealthReport(
             component_id=component.id,
@@ -108,7 +136,7 @@ def report_health(
             detail=detail,
         )
     )
-    if component.state is state:
+    if component.held_by is not None or component.state is state:
         return False
     return set_component_state(
         session, component=component, state=state, at=at, actor=actor, note=detail

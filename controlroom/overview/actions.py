@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 from controlroom.clock import operating_now
 from controlroom.db import read_only
 from controlroom.health.models import ComponentState
-from controlroom.health.service import get_component, set_component_state
+from controlroom.health.service import (
+    get_component,
+    release_component,
+    set_component_state,
+)
 from controlroom.overview.journal_view import JournalCheck, check_journal
 from controlroom.session_frame import HEALTH_EDITORS, SignedInUser, require_role
 
@@ -29,7 +33,7 @@ def change_component_state(
     state: ComponentState,
     note: str,
 ) -> bool:
-    """Set a component's state by hand, as ``user``; return whether it changed."""
+    """Declare a component's state as ``user``; it holds until released."""
     require_role(user, HEALTH_EDITORS, "change a component's state")
     with Session(engine) as session, session.begin():
         component = get_component(session, key=key)
@@ -40,6 +44,7 @@ def change_component_state(
             at=operating_now(session),
             actor=user.username,
             note=note.strip(),
+            hold=True,
         )
     logger.info(
         "component state set component=%s state=%s actor=%s changed=%s",
@@ -49,6 +54,22 @@ def change_component_state(
         changed,
     )
     return changed
+
+
+def release_component_to_probes(
+    engine: Engine, *, user: SignedInUser, key: str
+) -> None:
+    """Hand a held component back to its health probes, as ``user``."""
+    require_role(user, HEALTH_EDITORS, "release a component to its probes")
+    with Session(engine) as session, session.begin():
+        component = get_component(session, key=key)
+        release_component(
+            session,
+            component=component,
+            at=operating_now(session),
+            actor=user.username,
+        )
+    logger.info("component released component=%s actor=%s", key, user.username)
 
 
 def verify_journal_now(engine: Engine) -> JournalCheck:

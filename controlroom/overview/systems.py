@@ -39,6 +39,7 @@ class ComponentRow:
     note: str
     latency_ms: int | None
     probed_at: datetime | None
+    held_by: str | None = None
 
 
 def component_rows(session: Session) -> list[ComponentRow]:
@@ -61,6 +62,7 @@ def component_rows(session: Session) -> list[ComponentRow]:
             Component.state,
             Component.state_since,
             Component.note,
+            Component.held_by,
             HealthReport.latency_ms,
             HealthReport.at,
         )
@@ -81,6 +83,7 @@ def component_rows(session: Session) -> list[ComponentRow]:
             note=note,
             latency_ms=latency,
             probed_at=probed_at,
+            held_by=held_by,
         )
         for (
             key,
@@ -91,6 +94,7 @@ def component_rows(session: Session) -> list[ComponentRow]:
             state,
             since,
             note,
+            held_by,
             latency,
             probed_at,
         ) in session.connection().execute(query).all()

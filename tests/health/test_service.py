@@ -21,6 +21,7 @@ from controlroom.health.service import (
     component_statuses,
     current_posture,
     get_component,
+    release_component,
     report_health,
     set_component_state,
 )
@@ -167,3 +168,69 @@ def test_the_posture_follows_the_stored_states(
     assert [s.key for s in component_statuses(session)] == ["node-oslo", "node-bergen"]
     assert posture.level is PostureLevel.DEGRADED
     assert [f.key for f in posture.fallbacks] == ["payment_node_failover"]
+
+
+def test_a_state_a_person_holds_is_not_undone_by_the_probes(
+    session: Session, node: Component
+) -> None:
+    set_component_state(
+        session,
+        component=node,
+        state=ComponentState.MAJOR_OUTAGE,
+        at=DAY,
+        actor="ops",
+        note="isolated after a suspected compromise",
+        hold=True,
+    )
+
+    changed = report_health(
+        session,
+        component=node,
+        state=ComponentState.OPERATIONAL,
+        at=LATER,
+        actor="health-probe",
+        latency_ms=40,
+    )
+
+    assert changed is False
+    assert node.state is ComponentState.MAJOR_OUTAGE
+    assert node.held_by == "ops"
+    reports = session.scalar(select(func.count()).select_from(HealthReport))
+    assert reports == 1
+
+
+def test_released_component_follows_its_probes_again(
+    session: Session, node: Component
+) -> None:
+    set_component_state(
+        session,
+        component=node,
+        state=ComponentState.MAJOR_OUTAGE,
+        at=DAY,
+        actor="ops",
+        hold=True,
+    )
+    before = head_seq(session)
+
+    release_component(session, component=node, at=LATER, actor="mgmt")
+    report_health(
+        session,
+        component=node,
+        state=ComponentState.OPERATIONAL,
+        at=LATER,
+        actor="health-probe",
+    )
+
+    assert node.held_by is None
+    assert node.state is ComponentState.OPERATIONAL
+    assert kinds_after(session, before) == [
+        "ComponentReleased",
+        "ComponentStateChanged",
+    ]
+
+
+def test_releasing_a_component_nobody_holds_is_refused(
+    session: Session, node: Component
+) -> None:
+    with pytest.raises(HealthError, match="is not held"):
+        release_component(session, component=node, at=LATER, actor="ops")
