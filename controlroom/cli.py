@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from controlroom.config import Settings, load_settings
@@ -105,7 +106,7 @@ def journal_verify(
     """Re-hash the whole journal and name the first edited, missing or moved event."""
     from controlroom.journal import verify_journal
 
-    anchor = _parse_head(expect_head) if expect_head else None
+    anchor = _parse_head(expect_head) if expect_head is not None else None
     engine = _engine(database_url)
     with Session(engine) as session, session.begin():
         seq, digest = verify_journal(session, expected_head=anchor)
@@ -195,4 +196,10 @@ def run(args: Sequence[str] | None = None) -> None:
         app(args=list(args) if args is not None else None)
     except ControlRoomError as exc:
         errors.print(f"[red]Error:[/red] {exc}")
+        sys.exit(1)
+    except DatabaseError as exc:
+        # A database that passed its checks but fails mid-command (a table
+        # dropped under us, a server gone): one line, not a traceback.
+        detail = str(exc.orig or exc).strip().splitlines()[0]
+        errors.print(f"[red]Error:[/red] The database failed: {detail}")
         sys.exit(1)

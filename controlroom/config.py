@@ -17,6 +17,24 @@ def default_data_dir() -> Path:
     return Path(base) / "cryptopack-controlroom"
 
 
+def ensure_private_folder(folder: Path) -> Path:
+    """Create ``folder`` (owner-only) if missing; raise a readable error if not."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigurationError(
+            f"{folder} is a file, not a folder. Set CONTROLROOM_DATA_DIR to a folder.",
+            setting="data_dir",
+        )
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Cannot use {folder} as a data folder ({exc.strerror}). Set "
+            "CONTROLROOM_DATA_DIR to a folder you can write to.",
+            setting="data_dir",
+        ) from exc
+    return folder
+
+
 class Settings(BaseSettings):
     """Everything an operator can set; all of it has a safe default."""
 

@@ -11,6 +11,7 @@ session and its transaction::
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from controlroom.config import ensure_private_folder
 from controlroom.errors import (
     DatabaseCorrupt,
     DatabaseUnavailable,
@@ -111,7 +113,7 @@ def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
     if backend == "sqlite":
         path = _sqlite_path(url)
         if path is not None and create_folder:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private_file(path)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
@@ -129,6 +131,24 @@ def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
         "or PostgreSQL.",
         url=parsed.render_as_string(hide_password=True),
     )
+
+
+def _create_private_file(path: Path) -> None:
+    # The file holds personal data and password hashes: owner-only from the
+    # start. SQLite gives its -wal and -shm files the same mode.
+    ensure_private_folder(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except IsADirectoryError as exc:
+        raise DatabaseUnavailable(
+            f"{path} is a folder, not a database file; name a file in the URL.",
+            url=str(path),
+        ) from exc
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            f"Cannot create the database file {path} ({exc.strerror}).",
+            url=str(path),
+        ) from exc
 
 
 def _mask_credentials(url: str) -> str:
@@ -221,6 +241,20 @@ def check_database(engine: Engine) -> None:
             "Run 'controlroom db upgrade'.",
             url=describe_url(url),
         )
+    missing = sorted(_model_tables() - tables)
+    if missing:
+        raise DatabaseCorrupt(
+            f"The database at {describe_url(url)} is at the current schema but "
+            f"lacks the table(s) {', '.join(missing)}: it was damaged or tampered "
+            "with. Restore it from a backup.",
+            url=describe_url(url),
+        )
+
+
+def _model_tables() -> set[str]:
+    import controlroom.models  # noqa: F401  (fills the metadata)
+
+    return set(Base.metadata.tables)
 
 
 def _explain(exc: DatabaseError, engine: Engine) -> StorageError:
@@ -259,6 +293,14 @@ def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
+    known = {revision.revision for revision in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise SchemaOutdated(
+            f"The database is at schema revision {current!r}, which this version "
+            "of the control room does not know: it was made by a newer version, "
+            "or altered. Use the matching version, or restore it from a backup.",
+            url=describe_url(str(engine.url)),
+        )
     return current, script.get_current_head()
 
 
@@ -267,6 +309,7 @@ def upgrade_database(engine: Engine) -> None:
     from alembic import command
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
+    schema_revisions(engine)  # refuses a revision we do not know, readably
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection

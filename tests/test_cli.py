@@ -188,7 +188,7 @@ def test_a_cut_journal_is_caught_by_an_expected_head(
 
 
 @pytest.mark.parametrize(
-    "head", ["12", "12:abc", "x:" + "a" * 64, "12:" + "z" * 64, ":" + "a" * 64]
+    "head", ["", "12", "12:abc", "x:" + "a" * 64, "12:" + "z" * 64, ":" + "a" * 64]
 )
 def test_a_malformed_expected_head(invoke: Invoke, journal_url: str, head: str) -> None:
     outcome = invoke(

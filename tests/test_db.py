@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
 import controlroom.models  # noqa: F401
+from controlroom.config import ensure_private_folder
 from controlroom.db import (
     Base,
     alembic_config,
@@ -23,7 +24,12 @@ from controlroom.db import (
     schema_revisions,
     upgrade_database,
 )
-from controlroom.errors import DatabaseCorrupt, DatabaseUnavailable, SchemaOutdated
+from controlroom.errors import (
+    ConfigurationError,
+    DatabaseCorrupt,
+    DatabaseUnavailable,
+    SchemaOutdated,
+)
 from controlroom.journal import append_event, verify_journal
 
 MODEL_TABLES = set(Base.metadata.tables)
@@ -137,9 +143,9 @@ def test_an_empty_database_asks_for_an_upgrade(database_url: str) -> None:
 
 def test_a_database_behind_the_code_asks_for_an_upgrade(any_engine: Engine) -> None:
     with any_engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
 
-    with pytest.raises(SchemaOutdated, match="revision old, the code needs"):
+    with pytest.raises(SchemaOutdated, match="revision 0001, the code needs"):
         check_database(any_engine)
 
 
@@ -180,3 +186,44 @@ def test_a_reader_on_sqlite_does_not_queue_behind_a_writer(engine: Engine) -> No
         writer.close()
 
     assert count == 0
+
+
+def test_a_database_missing_a_table_is_reported_damaged(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE journal_events")
+
+    with pytest.raises(DatabaseCorrupt, match=r"lacks the table\(s\) journal_events"):
+        check_database(engine)
+
+
+def test_a_schema_revision_we_do_not_know_is_refused(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num='beef'")
+
+    with pytest.raises(SchemaOutdated, match="'beef', which this version"):
+        check_database(engine)
+    with pytest.raises(SchemaOutdated, match="'beef', which this version"):
+        upgrade_database(engine)
+
+
+def test_a_new_database_file_and_its_folder_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "controlroom.sqlite3"
+
+    engine = create_db_engine(f"sqlite:///{path}", create_folder=True)
+    upgrade_database(engine)
+
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_file_in_place_of_the_data_folder_is_named(tmp_path: Path) -> None:
+    occupied = tmp_path / "occupied"
+    occupied.write_text("not a folder")
+
+    with pytest.raises(ConfigurationError, match="is a file, not a folder"):
+        ensure_private_folder(occupied)
+
+
+def test_a_folder_in_place_of_the_database_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseUnavailable, match="is a folder, not a database"):
+        create_db_engine(f"sqlite:///{tmp_path}", create_folder=True)

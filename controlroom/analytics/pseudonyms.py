@@ -22,7 +22,7 @@ import os
 import secrets
 from pathlib import Path
 
-from controlroom.config import Settings
+from controlroom.config import Settings, ensure_private_folder
 from controlroom.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def _key_from_file(path: Path) -> bytes:
             setting="analytics_key",
         ) from exc
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_folder(path.parent)
     try:
         # O_EXCL: if two processes start at once, only one key is ever kept.
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from controlroom.auth.models import Role, User
 from controlroom.auth.service import create_user
 from controlroom.clock import set_simulated_time
-from controlroom.config import load_settings
+from controlroom.config import ensure_private_folder, load_settings
 from controlroom.db import describe_url, upgrade_database
 from controlroom.demo.city import AddressBook
 from controlroom.demo.day import OSLO, DayPlan
@@ -156,13 +156,16 @@ def seed_demo_world(
         instance=instance, seed=seed, day=day, senders={}, recipients={}, vehicles=()
     )
     steps = 9
+    if not reset:
+        # Refuse before any progress is drawn or anything is written.
+        upgrade_database(engine)
+        _refuse_if_seeded(engine)
 
     with _progress(console, steps) as advance:
         if reset:
             _empty_database(engine)
         advance("migrating the database")
         upgrade_database(engine)
-        _refuse_if_seeded(engine)
 
         passwords = {role: secrets.token_urlsafe(12) for role, _, _ in USERS}
         with Session(engine) as session, session.begin():
@@ -386,8 +389,7 @@ def _refuse_if_seeded(engine: Engine) -> None:
 
 
 def _write_credentials(credentials: dict[str, tuple[str, str]]) -> Path:
-    folder = load_settings().data_dir
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_private_folder(load_settings().data_dir)
     path = folder / CREDENTIALS_FILE
     lines = ["# CryptoPack control room demo users: role user password"]
     lines += [

@@ -167,7 +167,7 @@ def verify_journal(
         _stored_events(session), expected_head=head, checkpoint=expected_head
     )
     if problem is not None:
-        logger.warning("journal broken seq=%s problem=%s", problem.seq, problem.problem)
+        logger.info("journal broken seq=%s problem=%s", problem.seq, problem.problem)
         raise JournalBroken(
             f"The journal is broken at event {problem.seq}: {problem.problem}.",
             seq=problem.seq,
