@@ -198,7 +198,7 @@ def find_first_problem(
         )
         if recomputed != event.hash:
             return ChainProblem(
-                event.seq, "edited: its content does not match its hash"
+                event.seq, "edited or moved: its content does not match its hash"
             )
         if event.prev_hash != prev_hash:
             return ChainProblem(
