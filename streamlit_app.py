@@ -7,25 +7,24 @@ screens themselves are the thin files in ``pages/``.
 
 from __future__ import annotations
 
-import html
 import logging
+from collections.abc import Callable
 
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
 
 from controlroom.config import Settings, load_settings
 from controlroom.db import check_database, create_db_engine
 from controlroom.errors import AuthenticationError, ControlRoomError
+from controlroom.overview.banner import banner_html, banner_state
 from controlroom.session_frame import (
-    BANNER_STYLES,
     FRAME_KEY,
+    SCREENS,
     Frame,
     SignedInUser,
-    banner_state,
     demo_autologin_user,
-    error_title,
-    local_time,
-    promise_lines,
+    error_markdown,
     screens_for,
     sign_in,
 )
@@ -61,7 +60,20 @@ def open_database(url: str) -> Engine:
 
 def show_error(error: ControlRoomError) -> None:
     """Show one of our errors as a red box: what is wrong and what to do."""
-    st.error(f"**{error_title(error)}.** {error}", icon=":material/error:")
+    st.error(error_markdown(error), icon=":material/error:")
+
+
+def every_url(page: Callable[[], None], title: str) -> list[st.Page]:
+    """The one page ``page`` at the root and at every screen's URL.
+
+    Signed out (or with the control room unable to start), a deep link such
+    as ``/systems`` gets this page instead of "Page not found"; once signed
+    in, the same URL opens the screen it names.
+    """
+    return [
+        st.Page(page, title=title, default=True),
+        *(st.Page(page, title=title, url_path=s.url) for s in SCREENS),
+    ]
 
 
 def problem_page(error: ControlRoomError) -> None:
@@ -71,7 +83,7 @@ def problem_page(error: ControlRoomError) -> None:
         st.title("CryptoPack control room")
         show_error(error)
 
-    st.navigation([st.Page(explain, title="Problem")], position="hidden").run()
+    st.navigation(every_url(explain, "Problem"), position="hidden").run()
 
 
 def login_page(engine: Engine) -> None:
@@ -94,39 +106,17 @@ def login_page(engine: Engine) -> None:
         st.session_state[USER_KEY] = user
         st.rerun()
 
-    st.navigation([st.Page(form, title="Sign in")], position="hidden").run()
+    st.navigation(every_url(form, "Sign in"), position="hidden").run()
 
 
-def draw_banner(engine: Engine, zone: str) -> None:
-    """The operating posture in one coloured box at the top of every page."""
+def draw_banner(engine: Engine, zone: str, refresh_seconds: float) -> None:
+    """The operating posture in one coloured box at the top of the page."""
     try:
-        state = banner_state(engine)
+        state = banner_state(engine, refresh_seconds=refresh_seconds)
     except ControlRoomError as exc:
         show_error(exc)
         return
-    posture = state.posture
-    style = BANNER_STYLES[posture.level]
-    clock = local_time(state.now, zone, seconds=True)
-    if state.simulated:
-        clock += " (simulated day)"
-    promises = " &nbsp;|&nbsp; ".join(html.escape(p) for p in promise_lines(posture))
-    fallbacks = "".join(
-        f"<li><b>{html.escape(f.title)}</b>: {html.escape(f.action)}"
-        f" <i>(because: {html.escape(', '.join(f.because))})</i></li>"
-        for f in posture.fallbacks
-    )
-    # One line of HTML: indented lines would turn into a Markdown code block.
-    parts = [
-        f'<div style="background:{style.background};color:{style.foreground};'
-        'padding:0.6rem 1rem;border-radius:0.5rem;margin-bottom:0.5rem">',
-        f'<div style="font-size:1.2rem"><b>{style.label}</b> · '
-        f"{html.escape(posture.headline)}</div>",
-        f"<div>{promises}</div>",
-        f"<ul style='margin:0.3rem 0 0 0'>{fallbacks}</ul>" if fallbacks else "",
-        f'<div style="font-size:0.85rem;opacity:0.85">Operating time {clock}</div>',
-        "</div>",
-    ]
-    st.markdown("".join(parts), unsafe_allow_html=True)
+    st.markdown(banner_html(state, zone), unsafe_allow_html=True)
 
 
 def draw_sidebar(user: SignedInUser) -> None:
@@ -175,16 +165,29 @@ def run() -> None:
 
     st.session_state[FRAME_KEY] = Frame(settings, engine, user)
     draw_sidebar(user)
-    st.fragment(run_every=settings.refresh_seconds)(draw_banner)(
-        engine, settings.timezone
-    )
     pages = {
         section: [
             st.Page(s.path, title=s.title, icon=s.icon, url_path=s.url) for s in screens
         ]
         for section, screens in screens_for(user.role).items()
     }
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    screen = next((s for s in SCREENS if s.title == page.title), None)
+    if screen is None or not screen.draws_banner:
+        st.fragment(run_every=settings.refresh_seconds)(draw_banner)(
+            engine, settings.timezone, settings.refresh_seconds
+        )
+    try:
+        page.run()
+    except DatabaseError as exc:
+        # Checked at start, failing now: a table dropped or a server gone
+        # under a running page. Say so plainly; the log keeps the detail.
+        logger.exception("page failed on the database page=%s", page.title)
+        detail = str(exc.orig or exc).strip().splitlines()[0]
+        st.error(
+            f"**The database failed while reading this page** ({detail}). "
+            "Run `controlroom db check` to see what is wrong with it."
+        )
 
 
 run()

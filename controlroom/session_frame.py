@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from controlroom.auth.models import Role, User
 from controlroom.auth.service import authenticate
-from controlroom.clock import CLOCK_ROW, SimulatedClock, operating_now
 from controlroom.config import Settings
 from controlroom.db import read_only
 from controlroom.demo.parameters import SEEDED_EVENT
@@ -35,7 +34,6 @@ from controlroom.errors import (
     StorageError,
 )
 from controlroom.health.posture import Posture, PostureLevel, PromiseStatus
-from controlroom.health.service import current_posture
 from controlroom.journal.models import JournalEvent
 
 logger = logging.getLogger(__name__)
@@ -54,6 +52,9 @@ class Screen:
     icon: str
     section: str
     roles: frozenset[Role]
+    # The screen draws the posture banner itself, from its own read, so the
+    # banner's time is the screen's time; the frame draws it for the others.
+    draws_banner: bool = False
 
 
 # The single table of screens. A new screen is one more row here and one
@@ -69,6 +70,7 @@ SCREENS: tuple[Screen, ...] = (
         ":material/monitoring:",
         "Live operations",
         EVERY_ROLE,
+        draws_banner=True,
     ),
     Screen(
         "health",
@@ -86,12 +88,23 @@ SCREENS: tuple[Screen, ...] = (
         "audit",
         ":material/receipt_long:",
         "Audit",
-        frozenset({Role.MANAGEMENT, Role.OPS, Role.ANALYST}),
+        # Not analysts: the journal names people and rows; they study the
+        # pseudonymised data of controlroom.analytics instead.
+        frozenset({Role.MANAGEMENT, Role.OPS}),
     ),
 )
 
 # Who may change a component's state by hand (the rest may only look).
 HEALTH_EDITORS = frozenset({Role.MANAGEMENT, Role.OPS})
+# Who may see package codes. A code is the key to a parcel's status on the
+# public status site; analysts' data never carries one (they see the keyed
+# pseudonyms of controlroom.analytics instead).
+CODE_READERS = frozenset({Role.MANAGEMENT, Role.DISPATCHER, Role.OPS})
+
+
+def shows_codes(role: Role) -> bool:
+    """Whether screens show ``role`` package codes (else parcel pseudonyms)."""
+    return role in CODE_READERS
 
 
 @dataclass(frozen=True)
@@ -171,6 +184,19 @@ def error_title(error: ControlRoomError) -> str:
     return "The control room could not do that"
 
 
+def error_markdown(error: ControlRoomError) -> str:
+    """Return the error as one Markdown line: bold heading, then what to do.
+
+    Some messages already open with the heading ("The configuration is not
+    valid: ..."); it is said once, not twice.
+    """
+    title = error_title(error)
+    message = str(error)
+    if message.lower().startswith(title.lower()):
+        message = message[len(title) :].lstrip(" .:;,-—")
+    return f"**{title}.** {message}".rstrip()
+
+
 def sign_in(engine: Engine, *, username: str, password: str) -> SignedInUser:
     """Check the credentials and return who signed in; raise if they are wrong."""
     with Session(read_only(engine)) as session:
@@ -178,22 +204,6 @@ def sign_in(engine: Engine, *, username: str, password: str) -> SignedInUser:
         signed_in = SignedInUser.of(user)
     logger.info("signed in user=%s role=%s", signed_in.username, signed_in.role)
     return signed_in
-
-
-@dataclass(frozen=True)
-class BannerState:
-    """What the posture banner shows: the posture and the operating time."""
-
-    posture: Posture
-    now: datetime
-    simulated: bool
-
-
-def banner_state(engine: Engine) -> BannerState:
-    """Read the posture and the operating clock for the banner."""
-    with Session(read_only(engine)) as session:
-        simulated = session.get(SimulatedClock, CLOCK_ROW) is not None
-        return BannerState(current_posture(session), operating_now(session), simulated)
 
 
 def screens_for(role: Role) -> dict[str, list[Screen]]:
@@ -261,6 +271,20 @@ def short_time(moment: datetime | None, zone: str) -> str:
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo(zone)).strftime("%d %b %H:%M")
+
+
+def day_time(moment: datetime | None, zone: str, *, today: datetime) -> str:
+    """Show a moment as ``16:23`` on ``today``'s local date, else ``03 Dec 16:23``.
+
+    The live table is about today; the date is only said when it differs.
+    """
+    if moment is None:
+        return ""
+    tz = ZoneInfo(zone)
+    shown = moment.astimezone(tz)
+    if shown.date() == today.astimezone(tz).date():
+        return shown.strftime("%H:%M")
+    return shown.strftime("%d %b %H:%M")
 
 
 def demo_autologin_user(engine: Engine, role_name: str) -> SignedInUser:

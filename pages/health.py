@@ -12,14 +12,14 @@ from controlroom.overview.actions import (
     change_component_state,
     release_component_to_probes,
 )
-from controlroom.overview.figures import STATE_COLOURS
 from controlroom.overview.snapshot import HealthSnapshot, health_snapshot
+from controlroom.overview.system_tiles import TILE_COLOURS, state_words
 from controlroom.session_frame import (
     HEALTH_EDITORS,
     Frame,
-    error_title,
+    day_time,
+    error_markdown,
     frame_of,
-    local_time,
 )
 
 
@@ -29,26 +29,43 @@ def load(_engine: Engine, url: str) -> HealthSnapshot:
 
 
 def component_table(snapshot: HealthSnapshot, zone: str) -> pd.DataFrame:
-    rows = snapshot.components
+    rows, now = snapshot.components, snapshot.now
     return pd.DataFrame(
         {
             "Component": [c.name for c in rows],
-            "State": [c.state.label for c in rows],
-            "Since": [local_time(c.since, zone) for c in rows],
+            "State": [state_words(c.state) for c in rows],
+            "Since": [day_time(c.since, zone, today=now) for c in rows],
+            "Held by": [c.held_by or "" for c in rows],
             "Note": [c.note for c in rows],
-            "Latency (ms)": [c.latency_ms for c in rows],
-            "Last probe": [local_time(c.probed_at, zone, seconds=True) for c in rows],
+            "Runs at": [
+                " · ".join(p for p in (c.region, c.provider) if p) for c in rows
+            ],
             "Function": [c.function for c in rows],
-            "Region": [c.region for c in rows],
-            "Provider": [c.provider for c in rows],
+            "Latency (ms)": [
+                "" if c.latency_ms is None else f"{c.latency_ms:,}" for c in rows
+            ],
+            "Last probe": [day_time(c.probed_at, zone, today=now) for c in rows],
             "Key": [c.key for c in rows],
         }
     )
 
 
-def state_colour(label: object) -> str:
-    state = next(s for s in ComponentState if s.label == label)
-    return f"background-color: {STATE_COLOURS[state]}; color: white"
+def state_colour(words: object) -> str:
+    state = next(s for s in ComponentState if state_words(s) == words)
+    background, text = TILE_COLOURS[state]
+    return f"background-color: {background}; color: {text}"
+
+
+def health_table(snapshot: HealthSnapshot, zone: str) -> None:
+    # A static table: as tall as its rows, long notes wrap, nothing is cut.
+    table = component_table(snapshot, zone)
+    styled = table.style.map(state_colour, subset=["State"]).hide(axis="index")
+    st.table(styled)
+    st.caption(
+        f"Times in {zone}, with the date only when it is not today. Held by: "
+        "the person who declared the state by hand; probes do not change it "
+        "until it is released."
+    )
 
 
 def change_form(frame: Frame, snapshot: HealthSnapshot) -> None:
@@ -56,9 +73,8 @@ def change_form(frame: Frame, snapshot: HealthSnapshot) -> None:
     with st.form("set_state", clear_on_submit=True):
         st.subheader("Set a component's state")
         key = st.selectbox("Component", list(names), format_func=names.__getitem__)
-        state = st.selectbox(
-            "New state", list(ComponentState), format_func=lambda s: s.label
-        )
+        states: list[ComponentState] = list(ComponentState)
+        state = st.selectbox("New state", states, format_func=lambda s: s.label)
         note = st.text_input("Note (why, who is on it)", max_chars=240)
         st.caption(
             "A state you set holds: health probes no longer change it until "
@@ -72,7 +88,7 @@ def change_form(frame: Frame, snapshot: HealthSnapshot) -> None:
             frame.engine, user=frame.user, key=key, state=state, note=note
         )
     except ControlRoomError as exc:
-        st.error(f"**{error_title(exc)}.** {exc}")
+        st.error(error_markdown(exc))
         return
     load.clear()
     st.session_state["health_message"] = (
@@ -98,7 +114,7 @@ def release_form(frame: Frame, snapshot: HealthSnapshot) -> None:
     try:
         release_component_to_probes(frame.engine, user=frame.user, key=key)
     except ControlRoomError as exc:
-        st.error(f"**{error_title(exc)}.** {exc}")
+        st.error(error_markdown(exc))
         return
     load.clear()
     st.session_state["health_message"] = f"{held[key]} is back with its probes."
@@ -109,7 +125,7 @@ def render() -> None:
     try:
         frame = frame_of(st.session_state, screen="health")
     except ControlRoomError as exc:
-        st.error(f"**{error_title(exc)}.** {exc}")
+        st.error(error_markdown(exc))
         return
     st.title("System health")
     message = st.session_state.pop("health_message", None)
@@ -118,10 +134,9 @@ def render() -> None:
     try:
         snapshot = load(frame.engine, frame.url)
     except ControlRoomError as exc:
-        st.error(f"**{error_title(exc)}.** {exc}")
+        st.error(error_markdown(exc))
         return
-    table = component_table(snapshot, frame.zone)
-    st.dataframe(table.style.map(state_colour, subset=["State"]), hide_index=True)
+    health_table(snapshot, frame.zone)
     if frame.user.role in HEALTH_EDITORS:
         change_form(frame, snapshot)
         release_form(frame, snapshot)

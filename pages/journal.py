@@ -9,7 +9,9 @@ from sqlalchemy import Engine
 from controlroom.errors import ControlRoomError
 from controlroom.overview.actions import verify_journal_now
 from controlroom.overview.snapshot import JournalSnapshot, journal_snapshot
-from controlroom.session_frame import error_title, frame_of, local_time
+from controlroom.session_frame import error_markdown, frame_of, local_time
+
+TABLE_HEIGHT = 600
 
 
 @st.cache_data(ttl=2, show_spinner=False)
@@ -23,7 +25,7 @@ def render() -> None:
     try:
         frame = frame_of(st.session_state, screen="journal")
     except ControlRoomError as exc:
-        st.error(f"**{error_title(exc)}.** {exc}")
+        st.error(error_markdown(exc))
         return
     st.title("Journal")
     st.caption(
@@ -49,7 +51,7 @@ def render() -> None:
         )
         snapshot = load(frame.engine, frame.url, tuple(kinds), subject.strip())
     except ControlRoomError as exc:
-        st.error(f"**{error_title(exc)}.** {exc}")
+        st.error(error_markdown(exc))
         return
 
     events = snapshot.events
@@ -66,8 +68,16 @@ def render() -> None:
             }
         ),
         hide_index=True,
+        height=TABLE_HEIGHT,
+        column_config={
+            "#": st.column_config.NumberColumn(width=70, format="%d"),
+            "Occurred": st.column_config.Column(width=190),
+            "Kind": st.column_config.Column(width=230),
+            "Subject": st.column_config.Column(width=260),
+            "Actor": st.column_config.Column(width=200),
+        },
     )
-    st.caption(f"Newest {len(events)} events.")
+    st.caption(f"Newest {len(events)} events; times in {frame.zone}.")
 
 
 render()

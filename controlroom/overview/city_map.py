@@ -2,7 +2,8 @@
 
 Stops are placed at their sender's or recipient's coordinates, rounded to
 three decimals (about 100 m) so the overview locates a street, not a door;
-names and street addresses are never read.
+names and street addresses are never read, and package codes only for roles
+that may see them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from controlroom.dispatch.models import (
     Vehicle,
 )
 from controlroom.orders.models import Parcel, Party
+from controlroom.overview.parcel_names import PACKAGE_CODES, ParcelNames
 
 COORDINATE_DECIMALS = 3
 # Built once: an alias builds its own columns, which would cost every refresh.
@@ -44,7 +46,9 @@ class MapPoint:
     eta: datetime | None = None
 
 
-def map_points(session: Session) -> list[MapPoint]:
+def map_points(
+    session: Session, *, names: ParcelNames = PACKAGE_CODES
+) -> list[MapPoint]:
     """Return depots, vans and the published plan's open stops."""
     points = [
         MapPoint("depot", name, "depot", lat, lon)
@@ -65,7 +69,7 @@ def map_points(session: Session) -> list[MapPoint]:
     stops = (
         select(
             Stop.kind,
-            Parcel.code,
+            names.column,
             Vehicle.plate,
             Stop.eta,
             case((pickup, sender.lat), else_=recipient.lat),
@@ -79,11 +83,11 @@ def map_points(session: Session) -> list[MapPoint]:
         .join(recipient, recipient.id == Parcel.recipient_id)
         .where(Plan.status == PlanStatus.PUBLISHED, Stop.status == StopStatus.PLANNED)
     )
-    for kind, code, plate, eta, lat, lon in session.connection().execute(stops).all():
+    for kind, parcel, plate, eta, lat, lon in session.connection().execute(stops).all():
         points.append(
             MapPoint(
                 f"open {kind.value}",
-                f"{code} · {plate}",
+                f"{names.name(parcel)} · {plate}",
                 kind.value,
                 round(lat, COORDINATE_DECIMALS),
                 round(lon, COORDINATE_DECIMALS),

@@ -1,4 +1,4 @@
-"""Plotly figures of the overview: health map, city map, parcel flow.
+"""Plotly figures of the overview: city map and parcel flow.
 
 Built from the read model's dataclasses with no I/O, so pages only place them
 and tests can inspect them. Nothing here loads map tiles or fonts from the
@@ -17,14 +17,11 @@ import plotly.graph_objects as go
 from controlroom.health.models import ComponentState
 from controlroom.overview.city_map import MapPoint
 from controlroom.overview.queries import FLOW_STEPS, ParcelFlow
-from controlroom.overview.systems import ComponentRow
+from controlroom.overview.system_tiles import TILE_COLOURS
 
+# The system tiles' colours, for the same states elsewhere.
 STATE_COLOURS: dict[ComponentState, str] = {
-    ComponentState.OPERATIONAL: "#2e7d32",
-    ComponentState.DEGRADED_PERFORMANCE: "#f9a825",
-    ComponentState.PARTIAL_OUTAGE: "#ef6c00",
-    ComponentState.MAJOR_OUTAGE: "#c62828",
-    ComponentState.UNDER_MAINTENANCE: "#1565c0",
+    state: background for state, (background, _) in TILE_COLOURS.items()
 }
 # Streamlit's Markdown colours, for the same states in text.
 STATE_TEXT_COLOURS: dict[ComponentState, str] = {
@@ -46,7 +43,6 @@ LAYER_STYLES = {
     "open pickup": ("circle", 8, "#1565c0"),
     "open delivery": ("diamond", 8, "#2e7d32"),
 }
-_GROUP_COLOUR = "#eceff1"
 
 
 def _layout(figure: go.Figure, height: int) -> go.Figure:
@@ -56,45 +52,6 @@ def _layout(figure: go.Figure, height: int) -> go.Figure:
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
     )
     return figure
-
-
-def health_map(components: Sequence[ComponentRow]) -> go.Figure:
-    """Tiles of every component, grouped by function, coloured by state."""
-    ids, labels, parents, colours, hover = [], [], [], [], []
-    for function in dict.fromkeys(c.function for c in components):
-        ids.append(f"f:{function}")
-        labels.append(f"<b>{function}</b>")
-        parents.append("")
-        colours.append(_GROUP_COLOUR)
-        hover.append(function)
-    for component in components:
-        where = " · ".join(p for p in (component.region, component.provider) if p)
-        ids.append(f"c:{component.key}")
-        labels.append(
-            f"<b>{component.name}</b><br>{component.state.label}"
-            + (f"<br>{where}" if where else "")
-        )
-        parents.append(f"f:{component.function}")
-        colours.append(STATE_COLOURS[component.state])
-        hover.append(component.note or component.state.label)
-    figure = go.Figure(
-        go.Treemap(
-            ids=ids,
-            labels=labels,
-            parents=parents,
-            values=[0 if i.startswith("f:") else 1 for i in ids],
-            marker={"colors": colours, "line": {"width": 2, "color": "#ffffff"}},
-            hovertext=hover,
-            hoverinfo="text",
-            textfont={"size": 14},
-            tiling={"pad": 2},
-            pathbar={"visible": False},
-        )
-    )
-    # Every label at least 12 px: the tile that is down matters most and
-    # must not shrink its words to fit.
-    figure.update_layout(uniformtext={"minsize": 12, "mode": "show"})
-    return _layout(figure, 380)
 
 
 def city_map(points: Sequence[MapPoint], zone: str) -> go.Figure:

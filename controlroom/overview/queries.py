@@ -2,8 +2,10 @@
 
 Every query here aggregates in the database and returns plain frozen
 dataclasses, so a page can cache and draw them. None of them reads a name,
-phone number or street address: parcels are shown by package code, places
-only as rounded coordinates.
+phone number or street address: parcels are shown by package code, or by
+pseudonym to roles that may not see codes (see
+:mod:`controlroom.overview.parcel_names`), places only as rounded
+coordinates.
 
 "Today" is the operator's local day (the ``timezone`` setting) around the
 operating clock, which is the simulator's clock while a simulation runs.
@@ -33,9 +35,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from controlroom.clock import operating_now
-from controlroom.errors import PackageCodeError
+from controlroom.errors import PackageCodeError, PermissionDenied
 from controlroom.orders.codes import ALPHABET, CODE_LENGTH, format_code, normalise_code
 from controlroom.orders.models import Parcel, ParcelStatus
+from controlroom.overview.parcel_names import PACKAGE_CODES, ParcelNames
 from controlroom.payments.models import Invoice, InvoiceStatus, PaymentMethod
 
 STATUS_TABLE_LIMIT = 500
@@ -130,9 +133,13 @@ class ParcelFilter:
 
 @dataclass(frozen=True)
 class ParcelRow:
-    """One line of the live table: status and payment, never personal data."""
+    """One line of the live table: status and payment, never personal data.
 
-    code: str
+    ``parcel`` is the package code, or the parcel's pseudonym for a role
+    that may not see codes.
+    """
+
+    parcel: str
     status: ParcelStatus
     channel: str
     ordered_at: datetime
@@ -197,9 +204,21 @@ def _payment_conditions(filters: ParcelFilter) -> list[ColumnElement[bool]]:
 
 
 def parcel_rows(
-    session: Session, *, day: OperatingDay, filters: ParcelFilter
+    session: Session,
+    *,
+    day: OperatingDay,
+    filters: ParcelFilter,
+    names: ParcelNames = PACKAGE_CODES,
 ) -> list[ParcelRow]:
     """Return the newest parcels matching ``filters``, at most ``filters.limit``."""
+    if filters.code.strip() and not names.show_codes:
+        # A search by code answers "does this code exist": a code oracle.
+        raise PermissionDenied(
+            "Searching by package code is for roles that see package codes.",
+            role="",
+            action="search by package code",
+        )
+
     # The parcel's newest invoice: no later one exists. Written as NOT EXISTS
     # rather than max(id) so a payment filter can start from the invoices.
     newer = _NEWER_INVOICE
@@ -210,7 +229,7 @@ def parcel_rows(
     late = late_condition(day.now)
     query = (
         select(
-            Parcel.code,
+            names.column,
             Parcel.status,
             Parcel.channel,
             Parcel.ordered_at,
@@ -241,7 +260,7 @@ def parcel_rows(
 
     return [
         ParcelRow(
-            code=row[0],
+            parcel=names.name(row[0]),
             status=row[1],
             channel=row[2].value,
             ordered_at=row[3],

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from controlroom.clock import operating_now
 from controlroom.db import read_only
 from controlroom.health.posture import Posture, derive_posture
 from controlroom.health.service import component_statuses
+from controlroom.overview.banner import BannerState, read_banner
 from controlroom.overview.city_map import MapPoint, map_points
 from controlroom.overview.journal_view import JournalRow, event_kinds, latest_events
+from controlroom.overview.parcel_names import PACKAGE_CODES, ParcelNames
 from controlroom.overview.queries import (
     DayKpis,
     OperatingDay,
@@ -28,8 +32,9 @@ from controlroom.overview.systems import ComponentRow, component_rows
 
 @dataclass(frozen=True)
 class OverviewSnapshot:
-    """What the overview screen shows at one moment."""
+    """What the overview screen shows at one moment, its banner included."""
 
+    banner: BannerState
     day: OperatingDay
     kpis: DayKpis
     parcels: list[ParcelRow]
@@ -40,35 +45,48 @@ class OverviewSnapshot:
 
 
 def overview_snapshot(
-    engine: Engine, *, zone: str, filters: ParcelFilter
+    engine: Engine,
+    *,
+    zone: str,
+    filters: ParcelFilter,
+    names: ParcelNames = PACKAGE_CODES,
+    stale_after: timedelta = timedelta(seconds=10),
 ) -> OverviewSnapshot:
-    """Read the overview: KPIs, live table, systems, map and the day's flow."""
+    """Read the overview: banner, KPIs, live table, systems, map and flow.
+
+    The clock is read once, so the banner's time is the screen's time.
+    """
     with Session(read_only(engine)) as session:
         day = operating_day(session, zone=zone)
+        banner = read_banner(session, stale_after=stale_after, now=day.now)
         return OverviewSnapshot(
+            banner=banner,
             day=day,
             kpis=day_kpis(session, day=day),
-            parcels=parcel_rows(session, day=day, filters=filters),
+            parcels=parcel_rows(session, day=day, filters=filters, names=names),
             components=component_rows(session),
-            posture=derive_posture(component_statuses(session)),
-            points=map_points(session),
+            posture=banner.posture,
+            points=map_points(session, names=names),
             flow=parcel_flow(session, day=day),
         )
 
 
 @dataclass(frozen=True)
 class HealthSnapshot:
-    """What the health screen shows: every component and the posture."""
+    """What the health screen shows: every component and the posture, at ``now``."""
 
     components: list[ComponentRow]
     posture: Posture
+    now: datetime
 
 
 def health_snapshot(engine: Engine) -> HealthSnapshot:
     """Read every component with its latest probe, and the posture."""
     with Session(read_only(engine)) as session:
         return HealthSnapshot(
-            component_rows(session), derive_posture(component_statuses(session))
+            component_rows(session),
+            derive_posture(component_statuses(session)),
+            operating_now(session),
         )
 
 

@@ -1,14 +1,22 @@
-"""The overview's figures load nothing from the network and keep true shapes."""
+"""The overview's figures and tiles load nothing from the network and read plainly."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from sqlalchemy import Engine
 
-from controlroom.overview.figures import STATE_COLOURS, city_map, flow_chart, health_map
+from controlroom.health.models import ComponentState
+from controlroom.overview.figures import city_map, flow_chart
 from controlroom.overview.queries import ParcelFilter
 from controlroom.overview.snapshot import overview_snapshot
+from controlroom.overview.system_tiles import (
+    FUNCTION_ORDER,
+    TILE_COLOURS,
+    grouped,
+    system_tiles_html,
+)
 from tests.overview.small_day import SmallDay
 
 
@@ -27,19 +35,50 @@ def test_the_city_map_is_plain_axes_with_true_distances(
     )
 
 
-def test_the_health_map_colours_each_component_by_its_state(
+def test_each_system_tile_names_the_component_in_full_with_its_state_in_words(
     small_day: SmallDay, engine: Engine
 ) -> None:
     snapshot = overview_snapshot(engine, zone="Europe/Oslo", filters=ParcelFilter())
 
-    figure = health_map(snapshot.components)
+    shown = system_tiles_html(snapshot.components)
 
-    treemap = figure.data[0]
-    leaves = [i for i, key in enumerate(treemap.ids) if key.startswith("c:")]
-    assert len(leaves) == len(snapshot.components)
-    assert {treemap.marker.colors[i] for i in leaves} == {
-        STATE_COLOURS[c.state] for c in snapshot.components
-    }
+    for component in snapshot.components:
+        assert f">{component.name}</div>" in shown
+    assert shown.count("✔ Operational</div>") == len(snapshot.components)
+    assert "http" not in shown and "<script" not in shown
+
+
+def test_system_tiles_group_by_function_in_promise_order(
+    small_day: SmallDay, engine: Engine
+) -> None:
+    snapshot = overview_snapshot(engine, zone="Europe/Oslo", filters=ParcelFilter())
+
+    groups = grouped(snapshot.components)
+
+    assert list(groups) == list(FUNCTION_ORDER)
+    assert [c.name for c in groups["Ordering"]] == [
+        "Web shop",
+        "Order DB primary",
+        "Order DB standby",
+    ]
+
+
+def test_a_component_that_is_down_is_said_in_words_and_colour(
+    small_day: SmallDay, engine: Engine
+) -> None:
+    snapshot = overview_snapshot(engine, zone="Europe/Oslo", filters=ParcelFilter())
+    down = dataclasses.replace(
+        snapshot.components[0], state=ComponentState.MAJOR_OUTAGE
+    )
+
+    shown = system_tiles_html([down, *snapshot.components[1:]])
+
+    background, _ = TILE_COLOURS[ComponentState.MAJOR_OUTAGE]
+    assert f"background:{background}" in shown
+    assert "✖ Major outage</div>" in shown
+    assert "1 not operational" in shown
+    # The legend names every state, so colour is never the only signal.
+    assert all(state.label in shown for state in ComponentState)
 
 
 def test_the_flow_chart_has_one_line_per_step(

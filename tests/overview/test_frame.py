@@ -30,7 +30,7 @@ from tests.overview.small_day import PASSWORD, SmallDay
         (Role.MANAGEMENT, ["overview", "health", "journal"]),
         (Role.DISPATCHER, ["overview", "health"]),
         (Role.OPS, ["overview", "health", "journal"]),
-        (Role.ANALYST, ["overview", "health", "journal"]),
+        (Role.ANALYST, ["overview", "health"]),
     ],
 )
 def test_each_role_gets_its_screens(role: Role, expected: list[str]) -> None:

@@ -30,7 +30,7 @@ OSLO = "Europe/Oslo"
 def rows(engine: Engine, filters: ParcelFilter) -> list[str]:
     with Session(engine) as session:
         day = operating_day(session, zone=OSLO)
-        return [row.code for row in parcel_rows(session, day=day, filters=filters)]
+        return [row.parcel for row in parcel_rows(session, day=day, filters=filters)]
 
 
 def test_kpis_count_the_days_parcels_on_both_databases(

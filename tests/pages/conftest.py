@@ -38,13 +38,23 @@ def navigation_already_seen(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def point_app_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
-    """Aim the app at a database URL, with no stray settings from outside."""
+def point_app_at(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Callable[[str], None]:
+    """Aim the app at a database URL, with no stray settings from outside.
+
+    The data folder (where the pseudonym key is kept) is the test's own. The
+    refresh is long, so a simulated clock set by the test counts as moving
+    unless the test ages it on purpose.
+    """
 
     def aim(url: str) -> None:
         monkeypatch.setenv("CONTROLROOM_DATABASE_URL", url)
         monkeypatch.delenv("CONTROLROOM_DEMO_AUTOLOGIN", raising=False)
+        monkeypatch.delenv("CONTROLROOM_ANALYTICS_KEY", raising=False)
         monkeypatch.setenv("CONTROLROOM_TIMEZONE", "Europe/Oslo")
+        monkeypatch.setenv("CONTROLROOM_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("CONTROLROOM_REFRESH_SECONDS", "120")
 
     return aim
 

@@ -1,0 +1,139 @@
+"""Screens name parcels as the role allows and say states in words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine
+
+from controlroom.analytics.pseudonyms import pseudonymise
+from controlroom.errors import ConfigurationError, PermissionDenied
+from controlroom.health.models import ComponentKind, ComponentState
+from controlroom.health.posture import ComponentStatus, derive_posture
+from controlroom.orders.models import ParcelStatus
+from controlroom.overview.banner import BannerState, banner_headline, banner_html
+from controlroom.overview.parcel_names import ParcelNames
+from controlroom.overview.queries import ParcelFilter
+from controlroom.overview.snapshot import overview_snapshot
+from controlroom.overview.wording import (
+    channel_words,
+    method_words,
+    parcel_status_words,
+    payment_words,
+)
+from controlroom.payments.models import InvoiceStatus, PaymentMethod
+from controlroom.session_frame import day_time, error_markdown
+from tests.overview.small_day import SmallDay
+
+OSLO = "Europe/Oslo"
+KEY = b"a test key of thirty-two bytes.."
+
+
+def test_pseudonymised_names_carry_no_package_code(
+    small_day: SmallDay, engine: Engine
+) -> None:
+    snapshot = overview_snapshot(
+        engine, zone=OSLO, filters=ParcelFilter(), names=ParcelNames(KEY)
+    )
+
+    shown = repr(snapshot.parcels) + repr(snapshot.points)
+    assert [code for code in small_day.codes.values() if code in shown] == []
+    assert [row.parcel for row in snapshot.parcels][-1] == pseudonymise(KEY, "parcel:1")
+    stops = [p.label for p in snapshot.points if p.layer.startswith("open")]
+    assert stops and all(label.startswith("pcl-") for label in stops)
+
+
+def test_package_codes_are_the_default_names(
+    small_day: SmallDay, engine: Engine
+) -> None:
+    snapshot = overview_snapshot(engine, zone=OSLO, filters=ParcelFilter())
+
+    assert snapshot.parcels[0].parcel == small_day.codes["P4"]
+
+
+def test_a_code_search_is_refused_without_codes(
+    small_day: SmallDay, engine: Engine
+) -> None:
+    with pytest.raises(PermissionDenied, match="roles that see package codes"):
+        overview_snapshot(
+            engine,
+            zone=OSLO,
+            filters=ParcelFilter(code=small_day.codes["P1"][:4]),
+            names=ParcelNames(KEY),
+        )
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (parcel_status_words(ParcelStatus.PICKED_UP), "Picked up"),
+        (payment_words(InvoiceStatus.SETTLED, "paid_late"), "Settled (paid late)"),
+        (payment_words(InvoiceStatus.SETTLED, "paid_partial"), "Settled (underpaid)"),
+        (payment_words(InvoiceStatus.PROCESSING, None), "Processing"),
+        (payment_words(None, None), "No invoice"),
+        (method_words(PaymentMethod.ONCHAIN), "On-chain"),
+        (method_words(None), ""),
+        (channel_words("onion_mirror"), "Onion mirror"),
+        (channel_words("carrier_pigeon"), "Carrier pigeon"),
+    ],
+)
+def test_labels_read_as_words(words: str, expected: str) -> None:
+    assert words == expected
+
+
+def _down(*keys: tuple[str, ComponentKind]) -> BannerState:
+    posture = derive_posture(
+        [
+            ComponentStatus(key, key, kind, ComponentState.MAJOR_OUTAGE)
+            for key, kind in keys
+        ]
+    )
+    return BannerState(posture, datetime(2026, 12, 4, 16, 48, tzinfo=UTC))
+
+
+def test_the_banner_counts_fallbacks_in_proper_words() -> None:
+    one = _down(("app", ComponentKind.DRIVER_APP))
+    two = _down(
+        ("app", ComponentKind.DRIVER_APP), ("db", ComponentKind.ORDER_DB_PRIMARY)
+    )
+
+    assert banner_headline(one.posture).startswith("1 fallback active: ")
+    assert banner_headline(two.posture).startswith("2 fallbacks active: ")
+    assert "(s)" not in banner_html(two, OSLO)
+
+
+def test_a_stopped_simulator_is_said_plainly_in_the_banner() -> None:
+    state = _down()
+    stopped = BannerState(state.posture, state.now, True, simulator_stopped=True)
+
+    shown = banner_html(stopped, OSLO)
+
+    assert "Simulator stopped — the simulated day is frozen at 17:48." in shown
+    assert "Run ./run demo for a new day." in shown
+    assert "Operating time" not in shown
+
+
+def test_an_error_heading_is_said_once() -> None:
+    error = ConfigurationError(
+        "The configuration is not valid: CONTROLROOM_TIMEZONE: unknown time zone"
+    )
+
+    assert error_markdown(error) == (
+        "**The configuration is not valid.** CONTROLROOM_TIMEZONE: unknown time zone"
+    )
+
+
+def test_day_time_says_the_date_only_when_it_is_not_today() -> None:
+    today = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+    assert day_time(datetime(2026, 12, 4, 15, 5, tzinfo=UTC), OSLO, today=today) == (
+        "16:05"
+    )
+    assert day_time(datetime(2026, 12, 3, 23, 30, tzinfo=UTC), OSLO, today=today) == (
+        "00:30"
+    )
+    assert day_time(datetime(2026, 12, 3, 12, 0, tzinfo=UTC), OSLO, today=today) == (
+        "03 Dec 13:00"
+    )
+    assert day_time(None, OSLO, today=today) == ""
