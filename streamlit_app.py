@@ -147,7 +147,9 @@ def run() -> None:
     configure_logging()
     st.set_page_config(
         page_title="CryptoPack control room",
-        page_icon=":material/local_shipping:",
+        # An emoji is drawn locally; a Material icon name here would make
+        # every browser fetch it from a third-party font server.
+        page_icon="🚚",
         layout="wide",
     )
     try:

@@ -224,7 +224,12 @@ def check_database(engine: Engine) -> None:
                         f"({result}). Restore it from a backup.",
                         url=url,
                     )
-            tables = set(inspect(connection).get_table_names())
+            inspector = inspect(connection)
+            tables = set(inspector.get_table_names())
+            columns = {
+                table: {column["name"] for column in inspector.get_columns(table)}
+                for table in _model_columns().keys() & tables
+            }
     except DatabaseError as exc:
         raise _explain(exc, engine) from exc
 
@@ -241,20 +246,29 @@ def check_database(engine: Engine) -> None:
             "Run 'controlroom db upgrade'.",
             url=describe_url(url),
         )
-    missing = sorted(_model_tables() - tables)
+    expected = _model_columns()
+    missing = sorted(expected.keys() - tables)
+    missing += sorted(
+        f"{table}.{column}"
+        for table, present in columns.items()
+        for column in expected[table] - present
+    )
     if missing:
         raise DatabaseCorrupt(
             f"The database at {describe_url(url)} is at the current schema but "
-            f"lacks the table(s) {', '.join(missing)}: it was damaged or tampered "
-            "with. Restore it from a backup.",
+            f"lacks {', '.join(missing)}: it was damaged or tampered with. "
+            "Restore it from a backup.",
             url=describe_url(url),
         )
 
 
-def _model_tables() -> set[str]:
+def _model_columns() -> dict[str, set[str]]:
     import controlroom.models  # noqa: F401  (fills the metadata)
 
-    return set(Base.metadata.tables)
+    return {
+        name: {column.name for column in table.columns}
+        for name, table in Base.metadata.tables.items()
+    }
 
 
 def _explain(exc: DatabaseError, engine: Engine) -> StorageError:

@@ -200,7 +200,13 @@ def error_markdown(error: ControlRoomError) -> str:
 def sign_in(engine: Engine, *, username: str, password: str) -> SignedInUser:
     """Check the credentials and return who signed in; raise if they are wrong."""
     with Session(read_only(engine)) as session:
-        user = authenticate(session, username=username, password=password)
+        try:
+            user = authenticate(session, username=username, password=password)
+        except AuthenticationError:
+            # Repeated failures are how guessing shows; the name is logged
+            # (never the password) so an operator can see it.
+            logger.warning("sign-in failed user=%r", username[:64])
+            raise
         signed_in = SignedInUser.of(user)
     logger.info("signed in user=%s role=%s", signed_in.username, signed_in.role)
     return signed_in

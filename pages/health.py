@@ -14,6 +14,7 @@ from controlroom.overview.actions import (
 )
 from controlroom.overview.snapshot import HealthSnapshot, health_snapshot
 from controlroom.overview.system_tiles import TILE_COLOURS, state_words
+from controlroom.overview.wording import literal_markdown
 from controlroom.session_frame import (
     HEALTH_EDITORS,
     Frame,
@@ -36,7 +37,7 @@ def component_table(snapshot: HealthSnapshot, zone: str) -> pd.DataFrame:
             "State": [state_words(c.state) for c in rows],
             "Since": [day_time(c.since, zone, today=now) for c in rows],
             "Held by": [c.held_by or "" for c in rows],
-            "Note": [c.note for c in rows],
+            "Note": [literal_markdown(c.note) for c in rows],
             "Runs at": [
                 " · ".join(p for p in (c.region, c.provider) if p) for c in rows
             ],
@@ -74,14 +75,26 @@ def change_form(frame: Frame, snapshot: HealthSnapshot) -> None:
         st.subheader("Set a component's state")
         key = st.selectbox("Component", list(names), format_func=names.__getitem__)
         states: list[ComponentState] = list(ComponentState)
-        state = st.selectbox("New state", states, format_func=lambda s: s.label)
+        # No preselected state: a click on "Set state" without choosing one
+        # must not quietly declare a component operational.
+        state = st.selectbox(
+            "New state",
+            states,
+            index=None,
+            placeholder="Choose the new state",
+            format_func=lambda s: s.label,
+        )
         note = st.text_input("Note (why, who is on it)", max_chars=240)
         st.caption(
             "A state you set holds: health probes no longer change it until "
-            "you hand the component back to them below."
+            "you hand the component back to them below. Setting Operational "
+            "hands it back at once."
         )
         submitted = st.form_submit_button("Set state", type="primary")
-    if not submitted or state is None:
+    if not submitted:
+        return
+    if state is None:
+        st.error("Choose the new state first; nothing was changed.")
         return
     try:
         changed = change_component_state(
@@ -121,6 +134,16 @@ def release_form(frame: Frame, snapshot: HealthSnapshot) -> None:
     st.rerun()
 
 
+def live_table(frame: Frame) -> None:
+    """The table, re-read on every refresh while the page is open."""
+    try:
+        snapshot = load(frame.engine, frame.url)
+    except ControlRoomError as exc:
+        st.error(error_markdown(exc))
+        return
+    health_table(snapshot, frame.zone)
+
+
 def render() -> None:
     try:
         frame = frame_of(st.session_state, screen="health")
@@ -136,7 +159,7 @@ def render() -> None:
     except ControlRoomError as exc:
         st.error(error_markdown(exc))
         return
-    health_table(snapshot, frame.zone)
+    st.fragment(run_every=frame.settings.refresh_seconds)(live_table)(frame)
     if frame.user.role in HEALTH_EDITORS:
         change_form(frame, snapshot)
         release_form(frame, snapshot)

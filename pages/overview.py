@@ -14,11 +14,12 @@ from controlroom.orders.models import ParcelStatus
 from controlroom.overview.banner import STALE_AFTER_REFRESHES, banner_html
 from controlroom.overview.figures import STATE_TEXT_COLOURS, city_map, flow_chart
 from controlroom.overview.parcel_names import ParcelNames, parcel_names_for
-from controlroom.overview.queries import ParcelFilter, ParcelRow
+from controlroom.overview.queries import ParcelFilter, ParcelRow, code_search_problem
 from controlroom.overview.snapshot import OverviewSnapshot, overview_snapshot
 from controlroom.overview.system_tiles import system_tiles_html
 from controlroom.overview.wording import (
     channel_words,
+    literal_markdown,
     method_words,
     parcel_status_words,
     payment_words,
@@ -81,6 +82,9 @@ def filters_form(show_codes: bool) -> ParcelFilter:
         code = columns[3].text_input(
             "Package code", key="f_code", placeholder="starts with, e.g. 7KQ2"
         )
+        problem = code_search_problem(code)
+        if problem:
+            st.warning(problem)
     late = columns[-1].toggle("Late only", key="f_late")
     return ParcelFilter(
         tuple(statuses), tuple(payments), tuple(methods), late, code.strip()
@@ -165,7 +169,7 @@ def systems(snapshot: OverviewSnapshot, zone: str) -> None:
         st.markdown(
             f":{colour}[**{component.name}: {component.state.label}**] since "
             f"{short_time(component.since, zone)}"
-            + (f" — {component.note}" if component.note else "")
+            + (f" — {literal_markdown(component.note)}" if component.note else "")
         )
 
 

@@ -192,7 +192,7 @@ def test_a_database_missing_a_table_is_reported_damaged(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE journal_events")
 
-    with pytest.raises(DatabaseCorrupt, match=r"lacks the table\(s\) journal_events"):
+    with pytest.raises(DatabaseCorrupt, match="lacks journal_events: it was damaged"):
         check_database(engine)
 
 
@@ -227,3 +227,11 @@ def test_a_file_in_place_of_the_data_folder_is_named(tmp_path: Path) -> None:
 def test_a_folder_in_place_of_the_database_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(DatabaseUnavailable, match="is a folder, not a database"):
         create_db_engine(f"sqlite:///{tmp_path}", create_folder=True)
+
+
+def test_a_database_missing_a_column_is_reported_damaged(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE components DROP COLUMN note")
+
+    with pytest.raises(DatabaseCorrupt, match=r"lacks components\.note"):
+        check_database(engine)

@@ -73,9 +73,17 @@ def set_component_state(
     """Change a component's state and journal it; return whether it changed.
 
     ``hold`` marks a state a person declared: probes then leave it alone
-    until :func:`release_component` hands the component back to them.
+    until :func:`release_component` hands the component back to them, or a
+    person declares it operational.
     """
-    held_by = actor if hold else component.held_by
+    if hold and state is ComponentState.OPERATIONAL:
+        # A person declaring "operational" ends the incident for this
+        # component: the probes take over again, so a later real outage shows.
+        held_by = None
+    else:
+        held_by = actor if hold else component.held_by
+    if not note and state is component.state:
+        note = component.note  # re-declaring the same state keeps its note
     unchanged = (component.state, component.note, component.held_by)
     if unchanged == (state, note, held_by):
         return False

@@ -81,7 +81,8 @@ def stopped_notice(state: BannerState, zone: str) -> str:
     frozen_at = state.now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
     return (
         f"Simulator stopped — the simulated day is frozen at {frozen_at}. "
-        "Nothing on this screen moves. Run ./run demo for a new day."
+        "Nothing on this screen moves. Run ./run demo --keep to carry on "
+        "with this day, or ./run demo for a new day."
     )
 
 

@@ -171,6 +171,38 @@ def code_fragment(typed: str) -> str:
     return "".join(compact)
 
 
+def code_search_problem(typed: str) -> str | None:
+    """Say why a typed code cannot match as typed, or ``None`` if it can.
+
+    A character that never occurs in a code would otherwise be dropped
+    silently, and a whole code with a wrong check symbol would just match
+    nothing; both deserve a word to the person searching.
+    """
+    foreign = sorted(
+        {
+            char
+            for char in typed.strip().upper()
+            if char not in ALPHABET
+            and char not in _CODE_CONFUSABLES
+            and char not in " -"
+        }
+    )
+    if foreign:
+        return (
+            f"{''.join(foreign)!r} never occurs in a package code (digits and "
+            "letters only); it was left out of the search."
+        )
+    fragment = code_fragment(typed)
+    if len(fragment) > CODE_LENGTH:
+        return f"A package code has {CODE_LENGTH} letters and digits; this has more."
+    if len(fragment) == CODE_LENGTH:
+        try:
+            normalise_code(fragment)
+        except PackageCodeError as exc:
+            return str(exc)
+    return None
+
+
 def _code_condition(typed: str) -> ColumnElement[bool] | None:
     fragment = code_fragment(typed)
     if not fragment:

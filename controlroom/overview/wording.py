@@ -72,3 +72,24 @@ def method_words(method: PaymentMethod | str | None) -> str:
 def channel_words(channel: OrderChannel | str) -> str:
     """``web_shop`` as "Web shop"."""
     return _words(str(channel), CHANNEL_WORDS)
+
+
+# Bidirectional controls can make a note read backwards (Unicode TR9 §2).
+_BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F]
+)
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~:$=&\"'^%")
+
+
+def literal_markdown(text: str) -> str:
+    """Return text a person typed so that Markdown shows it exactly as typed.
+
+    Notes are free text: without this, a note could carry a link, a remote
+    image fetched by every viewer's browser, or Streamlit's colour and LaTeX
+    directives. Every ASCII punctuation mark is backslash-escaped, which
+    CommonMark defines to render as the mark itself.
+    """
+    cleaned = text.translate(_BIDI_CONTROLS)
+    return "".join(
+        f"\\{char}" if char in _MARKDOWN_PUNCTUATION else char for char in cleaned
+    )

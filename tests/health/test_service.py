@@ -234,3 +234,52 @@ def test_releasing_a_component_nobody_holds_is_refused(
 ) -> None:
     with pytest.raises(HealthError, match="is not held"):
         release_component(session, component=node, at=LATER, actor="ops")
+
+
+def test_declaring_operational_hands_the_component_back_to_its_probes(
+    session: Session, node: Component
+) -> None:
+    set_component_state(
+        session,
+        component=node,
+        state=ComponentState.MAJOR_OUTAGE,
+        at=DAY,
+        actor="ops",
+        hold=True,
+    )
+    set_component_state(
+        session,
+        component=node,
+        state=ComponentState.OPERATIONAL,
+        at=LATER,
+        actor="ops",
+        hold=True,
+    )
+
+    report_health(
+        session,
+        component=node,
+        state=ComponentState.PARTIAL_OUTAGE,
+        at=LATER + timedelta(minutes=1),
+        actor="health-probe",
+    )
+
+    assert node.held_by is None
+    assert node.state is ComponentState.PARTIAL_OUTAGE
+
+
+def test_declaring_the_same_state_without_a_note_keeps_the_note(
+    session: Session, node: Component
+) -> None:
+    for note in ("isolated; Olga is on it", ""):
+        set_component_state(
+            session,
+            component=node,
+            state=ComponentState.MAJOR_OUTAGE,
+            at=DAY,
+            actor="ops",
+            note=note,
+            hold=True,
+        )
+
+    assert node.note == "isolated; Olga is on it"

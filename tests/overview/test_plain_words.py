@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +19,7 @@ from controlroom.overview.queries import ParcelFilter
 from controlroom.overview.snapshot import overview_snapshot
 from controlroom.overview.wording import (
     channel_words,
+    literal_markdown,
     method_words,
     parcel_status_words,
     payment_words,
@@ -110,7 +112,7 @@ def test_a_stopped_simulator_is_said_plainly_in_the_banner() -> None:
     shown = banner_html(stopped, OSLO)
 
     assert "Simulator stopped — the simulated day is frozen at 17:48." in shown
-    assert "Run ./run demo for a new day." in shown
+    assert "Run ./run demo --keep to carry on" in shown
     assert "Operating time" not in shown
 
 
@@ -137,3 +139,17 @@ def test_day_time_says_the_date_only_when_it_is_not_today() -> None:
         "03 Dec 13:00"
     )
     assert day_time(None, OSLO, today=today) == ""
+
+
+def test_a_typed_note_cannot_become_a_link_an_image_or_a_colour() -> None:
+    note = "Call [hotline](http://x/p) ![i](http://x/i.png) :red[now] $x^2$ **b**"
+
+    shown = literal_markdown(note)
+
+    unescaped = re.findall(r"(?<!\\)[\[\]()!:$*^]", shown)
+    assert unescaped == []
+    assert shown.replace("\\", "") == note
+
+
+def test_a_note_cannot_turn_its_text_around() -> None:
+    assert literal_markdown("abc\u202edef\u2066") == "abcdef"

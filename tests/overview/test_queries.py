@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from controlroom.orders.codes import new_package_code
 from controlroom.orders.models import Parcel, ParcelStatus, Party
 from controlroom.overview.city_map import map_points
 from controlroom.overview.queries import (
     DayKpis,
     ParcelFilter,
     code_fragment,
+    code_search_problem,
     day_kpis,
     operating_day,
     parcel_flow,
@@ -186,3 +188,27 @@ def test_the_table_reads_at_most_its_limit(small_day: SmallDay, engine: Engine) 
 
     assert total == 5
     assert len(rows(engine, ParcelFilter(limit=3))) == 3
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("7KQ2%", "never occurs in a package code"),
+        ("🚚", "never occurs in a package code"),
+        ("0123-4567-89AB-C", "has more"),
+    ],
+)
+def test_a_search_that_cannot_match_as_typed_says_why(typed: str, message: str) -> None:
+    problem = code_search_problem(typed)
+
+    assert problem is not None
+    assert message in problem
+
+
+def test_a_whole_code_with_a_typo_is_named_a_typo() -> None:
+    code = new_package_code()
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+
+    assert "typo" in (code_search_problem(wrong) or "")
+    assert code_search_problem(code) is None
+    assert code_search_problem(code[:6].lower()) is None

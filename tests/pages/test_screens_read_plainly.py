@@ -120,7 +120,7 @@ def test_a_simulated_day_whose_simulator_stopped_says_so(
     banner = banner_text(app)
     assert not app.exception
     assert "Simulator stopped — the simulated day is frozen at 13:00." in banner
-    assert "Run ./run demo for a new day." in banner
+    assert "Run ./run demo --keep to carry on" in banner
     assert "Operating time" not in banner
 
 
