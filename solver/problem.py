@@ -1,0 +1,297 @@
+"""The planner's input: plain, immutable data, checked when it is built.
+
+Times are plain numbers on one clock (the benchmarks use minutes from the start
+of the day); a travel time is also the distance the plan reports, as in the Li &
+Lim and Solomon sets. Every identifier is a string so the control room can pass
+its own keys through unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from solver.errors import ProblemDataError, UnknownReferenceError
+
+
+def _require(condition: bool, field_name: str, message: str) -> None:
+    if not condition:
+        raise ProblemDataError(message, field=field_name)
+
+
+def _finite(value: float, field_name: str) -> None:
+    _require(math.isfinite(value), field_name, f"must be a finite number, got {value}")
+
+
+class StopKind(StrEnum):
+    """What a vehicle does at a stop."""
+
+    PICKUP = "pickup"
+    DELIVERY = "delivery"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A point a vehicle can be at, with planar coordinates."""
+
+    id: str
+    x: float
+    y: float
+
+    def __post_init__(self) -> None:
+        _require(bool(self.id), "Location.id", "must not be empty")
+        _finite(self.x, f"Location({self.id}).x")
+        _finite(self.y, f"Location({self.id}).y")
+
+
+@dataclass(frozen=True)
+class Depot:
+    """A place routes end at (and usually start from)."""
+
+    id: str
+    location_id: str
+
+    def __post_init__(self) -> None:
+        _require(bool(self.id), "Depot.id", "must not be empty")
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A visit to a location: service starts inside ``[ready, due]``.
+
+    A vehicle that arrives before ``ready`` waits; service lasts ``service``
+    and may run past ``due``.
+    """
+
+    location_id: str
+    ready: float
+    due: float
+    service: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("ready", "due", "service"):
+            _finite(getattr(self, name), f"Stop.{name}")
+        _require(
+            self.ready <= self.due,
+            "Stop.due",
+            f"the window closes ({self.due}) before it opens ({self.ready})",
+        )
+        _require(self.service >= 0, "Stop.service", "must not be negative")
+
+
+@dataclass(frozen=True)
+class OnBoardParcel:
+    """A parcel already on a vehicle; only its delivery is left to plan."""
+
+    id: str
+    delivery: Stop
+    load: int
+
+    def __post_init__(self) -> None:
+        _require(bool(self.id), "OnBoardParcel.id", "must not be empty")
+        _require(self.load > 0, f"OnBoardParcel({self.id}).load", "must be positive")
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """A vehicle and its driver's shift.
+
+    ``start_location_id`` is where the vehicle is when the plan begins: the
+    depot at the start of the day, its current position mid-route. It leaves
+    there at ``shift_start`` and must be at ``end_depot_id`` by ``shift_end``.
+    """
+
+    id: str
+    capacity: int
+    shift_start: float
+    shift_end: float
+    start_location_id: str
+    end_depot_id: str
+    on_board: tuple[OnBoardParcel, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = f"Vehicle({self.id})"
+        _require(bool(self.id), "Vehicle.id", "must not be empty")
+        _require(self.capacity > 0, f"{where}.capacity", "must be positive")
+        _finite(self.shift_start, f"{where}.shift_start")
+        _finite(self.shift_end, f"{where}.shift_end")
+        _require(
+            self.shift_start <= self.shift_end,
+            f"{where}.shift_end",
+            "the shift ends before it starts",
+        )
+        _require(
+            self.on_board_load <= self.capacity,
+            f"{where}.on_board",
+            f"carries {self.on_board_load}, more than its capacity {self.capacity}",
+        )
+
+    @property
+    def on_board_load(self) -> int:
+        """The load the vehicle carries when the plan begins."""
+        return sum(parcel.load for parcel in self.on_board)
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """A parcel to collect at ``pickup`` and bring to ``delivery``.
+
+    A shipment is served completely, by one vehicle, pickup first, or not at
+    all. ``locked_vehicle_id`` pins it to one vehicle.
+    """
+
+    id: str
+    pickup: Stop
+    delivery: Stop
+    load: int
+    locked_vehicle_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(bool(self.id), "Shipment.id", "must not be empty")
+        _require(self.load > 0, f"Shipment({self.id}).load", "must be positive")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the planner needs: places, vehicles and shipments.
+
+    ``travel_times`` is a square matrix in the order of ``locations``; when it
+    is left out, travel time is the Euclidean distance between coordinates
+    (the Li & Lim convention).
+
+    Raises
+    ------
+    ProblemDataError
+        If an id repeats, the matrix has the wrong shape or a negative entry.
+    UnknownReferenceError
+        If a stop, vehicle or depot names a location or depot that is not here.
+    """
+
+    locations: tuple[Location, ...]
+    depots: tuple[Depot, ...]
+    vehicles: tuple[Vehicle, ...]
+    shipments: tuple[Shipment, ...]
+    travel_times: tuple[tuple[float, ...], ...] | None = None
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _shipments: dict[str, Shipment] = field(init=False, repr=False, compare=False)
+    _on_board: dict[str, OnBoardParcel] = field(init=False, repr=False, compare=False)
+    _matrix: tuple[tuple[float, ...], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        _unique([loc.id for loc in self.locations], "Problem.locations")
+        _unique([depot.id for depot in self.depots], "Problem.depots")
+        _unique([vehicle.id for vehicle in self.vehicles], "Problem.vehicles")
+        parcel_ids = [s.id for s in self.shipments] + [
+            p.id for v in self.vehicles for p in v.on_board
+        ]
+        _unique(parcel_ids, "Problem.shipments")
+        index = {loc.id: i for i, loc in enumerate(self.locations)}
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_shipments", {s.id: s for s in self.shipments})
+        on_board = {p.id: p for v in self.vehicles for p in v.on_board}
+        object.__setattr__(self, "_on_board", on_board)
+        self._check_references()
+        object.__setattr__(self, "_matrix", self._build_matrix())
+
+    def _check_references(self) -> None:
+        depot_ids = {depot.id for depot in self.depots}
+
+        def known(location_id: str, where: str) -> None:
+            if location_id not in self._index:
+                raise UnknownReferenceError(f"no location {location_id!r}", field=where)
+
+        for depot in self.depots:
+            known(depot.location_id, f"Depot({depot.id}).location_id")
+        for vehicle in self.vehicles:
+            known(vehicle.start_location_id, f"Vehicle({vehicle.id}).start_location_id")
+            if vehicle.end_depot_id not in depot_ids:
+                raise UnknownReferenceError(
+                    f"no depot {vehicle.end_depot_id!r}",
+                    field=f"Vehicle({vehicle.id}).end_depot_id",
+                )
+            for parcel in vehicle.on_board:
+                known(parcel.delivery.location_id, f"OnBoardParcel({parcel.id})")
+        for shipment in self.shipments:
+            known(shipment.pickup.location_id, f"Shipment({shipment.id}).pickup")
+            known(shipment.delivery.location_id, f"Shipment({shipment.id}).delivery")
+
+    def _build_matrix(self) -> tuple[tuple[float, ...], ...]:
+        size = len(self.locations)
+        if self.travel_times is None:
+            return tuple(
+                tuple(math.hypot(a.x - b.x, a.y - b.y) for b in self.locations)
+                for a in self.locations
+            )
+        _require(
+            len(self.travel_times) == size
+            and all(len(row) == size for row in self.travel_times),
+            "Problem.travel_times",
+            f"must be {size} x {size}, one row and column per location",
+        )
+        _require(
+            all(math.isfinite(t) and t >= 0 for row in self.travel_times for t in row),
+            "Problem.travel_times",
+            "every entry must be a finite, non-negative number",
+        )
+        return self.travel_times
+
+    def travel(self, from_location: str, to_location: str) -> float:
+        """Return the travel time (= distance) between two locations."""
+        return self._matrix[self._index[from_location]][self._index[to_location]]
+
+    def location_index(self, location_id: str) -> int:
+        """Return the position of ``location_id`` in ``locations``."""
+        return self._index[location_id]
+
+    def depot(self, depot_id: str) -> Depot:
+        """Return the depot with ``depot_id``."""
+        return next(depot for depot in self.depots if depot.id == depot_id)
+
+    def vehicle(self, vehicle_id: str) -> Vehicle | None:
+        """Return the vehicle with ``vehicle_id``, or None if there is none."""
+        return next((v for v in self.vehicles if v.id == vehicle_id), None)
+
+    def stop_of(self, parcel_id: str, kind: StopKind) -> tuple[Stop, int]:
+        """Return the stop of a shipment or on-board parcel and its load change.
+
+        Raises
+        ------
+        KeyError
+            If no shipment or on-board parcel has ``parcel_id``, or an
+            on-board parcel is asked for its pickup.
+        """
+        shipment = self._shipments.get(parcel_id)
+        if shipment is not None:
+            if kind is StopKind.PICKUP:
+                return shipment.pickup, shipment.load
+            return shipment.delivery, -shipment.load
+        parcel = self._on_board.get(parcel_id)
+        if parcel is None or kind is StopKind.PICKUP:
+            raise KeyError(f"no {kind} stop for parcel {parcel_id!r}")
+        return parcel.delivery, -parcel.load
+
+    def shipment(self, shipment_id: str) -> Shipment | None:
+        """Return the shipment with ``shipment_id``, or None."""
+        return self._shipments.get(shipment_id)
+
+    def carrier_of(self, parcel_id: str) -> Vehicle | None:
+        """Return the vehicle an on-board parcel is on, or None."""
+        for vehicle in self.vehicles:
+            if any(parcel.id == parcel_id for parcel in vehicle.on_board):
+                return vehicle
+        return None
+
+    def end_location(self, vehicle: Vehicle) -> str:
+        """Return the location id of the depot ``vehicle`` must end at."""
+        return self.depot(vehicle.end_depot_id).location_id
+
+
+def _unique(ids: Sequence[str], field_name: str) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        _require(item not in seen, field_name, f"the id {item!r} appears twice")
+        seen.add(item)
