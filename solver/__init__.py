@@ -15,6 +15,14 @@ from solver.benchmarks import (
     route_schedule,
     solution_distance,
 )
+from solver.degradations import (
+    locations_in_box,
+    state_at,
+    with_area_closed,
+    with_depot_lost,
+    with_roads_closed,
+    without_vehicle,
+)
 from solver.errors import (
     InstanceFormatError,
     InvalidPlanError,
@@ -26,6 +34,7 @@ from solver.errors import (
 from solver.li_lim import problem_from_li_lim
 from solver.plan import (
     Plan,
+    PlannedBreak,
     PlannedStop,
     Route,
     Unserved,
@@ -34,6 +43,7 @@ from solver.plan import (
 )
 from solver.planner import plan_routes
 from solver.problem import (
+    Break,
     Depot,
     Location,
     OnBoardParcel,
@@ -41,13 +51,16 @@ from solver.problem import (
     Shipment,
     Stop,
     StopKind,
+    StopRef,
     Vehicle,
 )
 from solver.reasons import unservable
+from solver.repair import repair_plan
 from solver.validate import Violation, ViolationKind, validate
 
 __all__ = [
     "BestKnownSolution",
+    "Break",
     "Customer",
     "Depot",
     "InstanceFormatError",
@@ -58,6 +71,7 @@ __all__ = [
     "PdptwInstance",
     "Plan",
     "PlanDataError",
+    "PlannedBreak",
     "PlannedStop",
     "Problem",
     "ProblemDataError",
@@ -65,6 +79,7 @@ __all__ = [
     "Shipment",
     "Stop",
     "StopKind",
+    "StopRef",
     "Task",
     "UnknownReferenceError",
     "Unserved",
@@ -75,15 +90,22 @@ __all__ = [
     "Visit",
     "VrptwInstance",
     "best_known_file",
+    "locations_in_box",
     "plan_routes",
     "problem_from_li_lim",
     "read_best_known",
     "read_pdptw",
     "read_vrptw",
+    "repair_plan",
     "route_distance",
     "route_schedule",
     "schedule_route",
     "solution_distance",
+    "state_at",
     "unservable",
     "validate",
+    "with_area_closed",
+    "with_depot_lost",
+    "with_roads_closed",
+    "without_vehicle",
 ]

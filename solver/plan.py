@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from solver.errors import PlanDataError
-from solver.problem import Problem, StopKind
+from solver.problem import Break, Problem, StopKind, Vehicle
 
 
 class UnservedReason(StrEnum):
     """Why a shipment is not in any route, in the order the checks run."""
 
     LOCKED_VEHICLE_UNAVAILABLE = "locked_vehicle_unavailable"
+    AREA_CLOSED = "area_closed"
     TOO_HEAVY = "too_heavy"
     WINDOW_IMPOSSIBLE = "window_impossible"
     UNREACHABLE_IN_SHIFT = "unreachable_in_shift"
@@ -46,14 +47,28 @@ class PlannedStop:
 
 
 @dataclass(frozen=True)
+class PlannedBreak:
+    """A driver's break as planned: it pauses the clock from ``start`` to ``end``."""
+
+    break_id: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class Route:
-    """What one vehicle does: leave, visit ``stops`` in order, reach its depot."""
+    """What one vehicle does: leave, visit ``stops`` in order, reach its depot.
+
+    ``breaks`` are the driver's breaks, each between two stops (or before the
+    first, or on the way to or at the end depot), in time order.
+    """
 
     vehicle_id: str
     departure: float
     stops: tuple[PlannedStop, ...]
     end_arrival: float
     distance: float
+    breaks: tuple[PlannedBreak, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -114,33 +129,100 @@ def schedule_route(
     -------
     Route
         Service starts at ``max(arrival, ready)``; the route is timed, not
-        checked (the validator checks it).
+        checked (the validator checks it). A vehicle with breaks takes each,
+        in order of its window, in the first gap between stops that keeps the
+        whole route on time, as early as its window allows within that gap
+        (earliest within a gap is never worse: it only pauses the clock
+        sooner). A vehicle without stops takes no break.
     """
     vehicle = problem.vehicle(vehicle_id)
     if vehicle is None:
         raise KeyError(f"no vehicle {vehicle_id!r}")
+    if not visits or not vehicle.breaks:
+        return _timed(problem, vehicle, visits, [])
+    placed: list[tuple[Break, int]] = []
+    ordered = sorted(vehicle.breaks, key=lambda b: (b.earliest_start, b.id))
+    for item in ordered:
+        first_gap = placed[-1][1] if placed else 0
+        chosen = None
+        for gap in range(first_gap, len(visits) + 1):
+            route = _timed(problem, vehicle, visits, [*placed, (item, gap)])
+            if _on_time(problem, vehicle, route, visits):
+                chosen = gap
+                break
+        placed.append((item, len(visits) if chosen is None else chosen))
+    return _timed(problem, vehicle, visits, placed)
+
+
+def _on_time(
+    problem: Problem,
+    vehicle: Vehicle,
+    route: Route,
+    visits: Sequence[tuple[str, StopKind]],
+) -> bool:
+    windows = [problem.stop_of(pid, kind)[0] for pid, kind in visits]
+    latest = {b.id: b.latest_start for b in vehicle.breaks}
+    return (
+        all(s.start <= w.due for s, w in zip(route.stops, windows, strict=True))
+        and route.end_arrival <= vehicle.shift_end
+        and all(b.start <= latest[b.break_id] for b in route.breaks)
+    )
+
+
+def _timed(
+    problem: Problem,
+    vehicle: Vehicle,
+    visits: Sequence[tuple[str, StopKind]],
+    placed: Sequence[tuple[Break, int]],
+) -> Route:
+    """Time ``visits`` with each placed break taken in its gap (gap k precedes
+    stop k; gap ``len(visits)`` is the way to the end depot)."""
     here = vehicle.start_location_id
     clock = vehicle.shift_start
     load = vehicle.on_board_load
     distance = 0.0
     stops: list[PlannedStop] = []
-    for parcel_id, kind in visits:
-        stop, change = problem.stop_of(parcel_id, kind)
-        leg = problem.travel(here, stop.location_id)
+    taken: list[PlannedBreak] = []
+    targets: list[tuple[str, StopKind] | None] = [*visits, None]
+    for gap, visit in enumerate(targets):
+        if visit is None:
+            stop, change, target = None, 0, problem.end_location(vehicle)
+        else:
+            stop, change = problem.stop_of(*visit)
+            target = stop.location_id
+        leg = problem.travel(here, target)
         distance += leg
-        arrival = clock + leg
-        start = max(arrival, stop.ready)
+        arrival, free = clock, clock
+        remaining = leg
+        arrived = False
+        for item, where in placed:
+            if where != gap:
+                continue
+            begin = max(free, item.earliest_start)
+            if not arrived and begin >= free + remaining:
+                # It gets there first and takes the break while waiting.
+                arrival, arrived, remaining = free + remaining, True, 0.0
+            else:
+                remaining = max(0.0, remaining - (begin - free))
+            free = begin + item.duration
+            taken.append(PlannedBreak(item.id, begin, free))
+        if not arrived:
+            arrival = free + remaining
+        here = target
+        if stop is None or visit is None:
+            clock = arrival
+            break
+        start = max(arrival, stop.ready, free)
         clock = start + stop.service
         load += change
         stops.append(
-            PlannedStop(parcel_id, kind, stop.location_id, arrival, start, clock, load)
+            PlannedStop(visit[0], visit[1], target, arrival, start, clock, load)
         )
-        here = stop.location_id
-    last_leg = problem.travel(here, problem.end_location(vehicle))
     return Route(
-        vehicle_id=vehicle_id,
+        vehicle_id=vehicle.id,
         departure=vehicle.shift_start,
         stops=tuple(stops),
-        end_arrival=clock + last_leg,
-        distance=distance + last_leg,
+        end_arrival=clock,
+        distance=distance,
+        breaks=tuple(taken),
     )

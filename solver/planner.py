@@ -39,15 +39,22 @@ def plan_routes(
     warm_start
         A previous plan to start from (re-planning). Its stops are replayed
         where they still exist and still fit; otherwise the search starts
-        afresh.
+        afresh. Putting a shipment on another vehicle than ``warm_start``
+        did costs ``ortools_model.MOVE_PENALTY_SHIFTS`` longest shifts, more
+        than any detour it could save, so a re-plan changes as little as
+        possible (a vehicle that is gone frees its shipments to move). For
+        an answer within milliseconds, ``solver.repair.repair_plan`` first.
 
     Returns
     -------
     Plan
-        Fewest vehicles first, then shortest distance. Shipments our checks
-        prove impossible are left out with their reason
-        (``solver.reasons.unservable``); a shipment that passes them but that
-        the search still drops is ``no_room_found``.
+        Most shipments served first (when some must stay unserved, the
+        newest promises do: ``Shipment.promised_at``), then few vehicles and
+        few moves from ``warm_start`` (a vehicle weighs two moves), then
+        shortest distance. Shipments our checks prove impossible are left
+        out with their reason (``solver.reasons.unservable``); a shipment
+        that passes them but that the search still drops is
+        ``no_room_found``.
 
     Raises
     ------

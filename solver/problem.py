@@ -4,6 +4,11 @@ Times are plain numbers on one clock (the benchmarks use minutes from the start
 of the day); a travel time is also the distance the plan reports, as in the Li &
 Lim and Solomon sets. Every identifier is a string so the control room can pass
 its own keys through unchanged.
+
+Re-planning data lives here too, all optional: a vehicle's breaks, the stops
+locked to it in sequence (the first one possibly under way), each shipment's
+promise time (who stays unserved when capacity is short, see
+``solver.ortools_model``), closed locations and closed roads.
 """
 
 from __future__ import annotations
@@ -30,6 +35,36 @@ class StopKind(StrEnum):
 
     PICKUP = "pickup"
     DELIVERY = "delivery"
+
+
+# One visit named by ids: (shipment or on-board parcel id, pickup or delivery).
+StopRef = tuple[str, StopKind]
+
+
+@dataclass(frozen=True)
+class Break:
+    """A driver's break: ``duration`` long, starting in ``[earliest, latest]``.
+
+    The break pauses the clock between two stops (while driving or waiting),
+    never during a service; it must lie inside the shift.
+    """
+
+    id: str
+    duration: float
+    earliest_start: float
+    latest_start: float
+
+    def __post_init__(self) -> None:
+        where = f"Break({self.id})"
+        _require(bool(self.id), "Break.id", "must not be empty")
+        for name in ("duration", "earliest_start", "latest_start"):
+            _finite(getattr(self, name), f"{where}.{name}")
+        _require(self.duration >= 0, f"{where}.duration", "must not be negative")
+        _require(
+            self.earliest_start <= self.latest_start,
+            f"{where}.latest_start",
+            "the window to start the break closes before it opens",
+        )
 
 
 @dataclass(frozen=True)
@@ -110,6 +145,9 @@ class Vehicle:
     start_location_id: str
     end_depot_id: str
     on_board: tuple[OnBoardParcel, ...] = ()
+    breaks: tuple[Break, ...] = ()
+    locked_sequence: tuple[StopRef, ...] = ()
+    under_way: bool = False
 
     def __post_init__(self) -> None:
         where = f"Vehicle({self.id})"
@@ -127,6 +165,24 @@ class Vehicle:
             f"{where}.on_board",
             f"carries {self.on_board_load}, more than its capacity {self.capacity}",
         )
+        _unique([b.id for b in self.breaks], f"{where}.breaks")
+        for item in self.breaks:
+            _require(
+                self.shift_start <= item.earliest_start
+                and item.latest_start + item.duration <= self.shift_end,
+                f"{where}.breaks",
+                f"break {item.id} must start and end inside the shift",
+            )
+        _require(
+            len(set(self.locked_sequence)) == len(self.locked_sequence),
+            f"{where}.locked_sequence",
+            "a visit appears twice",
+        )
+        _require(
+            not self.under_way or bool(self.locked_sequence),
+            f"{where}.under_way",
+            "a vehicle under way needs the stop it drives to first in locked_sequence",
+        )
 
     @property
     def on_board_load(self) -> int:
@@ -139,7 +195,10 @@ class Shipment:
     """A parcel to collect at ``pickup`` and bring to ``delivery``.
 
     A shipment is served completely, by one vehicle, pickup first, or not at
-    all. ``locked_vehicle_id`` pins it to one vehicle.
+    all. ``locked_vehicle_id`` pins it to one vehicle. ``promised_at`` is when
+    the order was promised (on the problem's clock); when capacity is short,
+    older promises are kept first and a shipment without one counts as the
+    newest.
     """
 
     id: str
@@ -147,6 +206,7 @@ class Shipment:
     delivery: Stop
     load: int
     locked_vehicle_id: str | None = None
+    promised_at: float | None = None
 
     def __post_init__(self) -> None:
         _require(bool(self.id), "Shipment.id", "must not be empty")
@@ -159,7 +219,10 @@ class Problem:
 
     ``travel_times`` is a square matrix in the order of ``locations``; when it
     is left out, travel time is the Euclidean distance between coordinates
-    (the Li & Lim convention).
+    (the Li & Lim convention). ``closed_location_ids`` are places no stop may
+    be at (an area closed); ``closed_roads`` are direct arcs ``(from, to)``
+    that may not be driven: their travel time becomes the shortest detour
+    through other locations, or infinite when none is left.
 
     Raises
     ------
@@ -174,6 +237,8 @@ class Problem:
     vehicles: tuple[Vehicle, ...]
     shipments: tuple[Shipment, ...]
     travel_times: tuple[tuple[float, ...], ...] | None = None
+    closed_location_ids: frozenset[str] = frozenset()
+    closed_roads: tuple[tuple[str, str], ...] = ()
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
     _shipments: dict[str, Shipment] = field(init=False, repr=False, compare=False)
     _on_board: dict[str, OnBoardParcel] = field(init=False, repr=False, compare=False)
@@ -195,7 +260,7 @@ class Problem:
         on_board = {p.id: p for v in self.vehicles for p in v.on_board}
         object.__setattr__(self, "_on_board", on_board)
         self._check_references()
-        object.__setattr__(self, "_matrix", self._build_matrix())
+        object.__setattr__(self, "_matrix", self._close_roads(self._build_matrix()))
 
     def _check_references(self) -> None:
         depot_ids = {depot.id for depot in self.depots}
@@ -218,6 +283,48 @@ class Problem:
         for shipment in self.shipments:
             known(shipment.pickup.location_id, f"Shipment({shipment.id}).pickup")
             known(shipment.delivery.location_id, f"Shipment({shipment.id}).delivery")
+        for location_id in sorted(self.closed_location_ids):
+            known(location_id, "Problem.closed_location_ids")
+        for a, b in self.closed_roads:
+            known(a, "Problem.closed_roads")
+            known(b, "Problem.closed_roads")
+        self._check_sequences()
+
+    def _check_sequences(self) -> None:
+        owner: dict[str, str] = {}
+        for vehicle in self.vehicles:
+            where = f"Vehicle({vehicle.id}).locked_sequence"
+            carried = {parcel.id for parcel in vehicle.on_board}
+            for parcel_id, kind in vehicle.locked_sequence:
+                shipment = self._shipments.get(parcel_id)
+                if shipment is None and parcel_id not in carried:
+                    raise UnknownReferenceError(
+                        f"{parcel_id!r} is no shipment and not on board",
+                        field=where,
+                    )
+                _require(
+                    shipment is not None or kind is StopKind.DELIVERY,
+                    where,
+                    f"{parcel_id} is already on board; only its delivery is left",
+                )
+                _require(
+                    owner.setdefault(parcel_id, vehicle.id) == vehicle.id,
+                    where,
+                    f"{parcel_id} is locked to {owner[parcel_id]} as well",
+                )
+                lock = shipment.locked_vehicle_id if shipment else None
+                _require(
+                    lock in (None, vehicle.id),
+                    where,
+                    f"shipment {parcel_id} is locked to vehicle {lock}",
+                )
+            if vehicle.under_way:
+                parcel_id, kind = vehicle.locked_sequence[0]
+                _require(
+                    kind is StopKind.PICKUP or parcel_id in carried,
+                    f"Vehicle({vehicle.id}).under_way",
+                    f"the stop under way delivers {parcel_id}, which is not on board",
+                )
 
     def _build_matrix(self) -> tuple[tuple[float, ...], ...]:
         size = len(self.locations)
@@ -238,6 +345,42 @@ class Problem:
             "every entry must be a finite, non-negative number",
         )
         return self.travel_times
+
+    def _close_roads(
+        self, matrix: tuple[tuple[float, ...], ...]
+    ) -> tuple[tuple[float, ...], ...]:
+        """Replace each closed arc by the shortest detour that avoids every one.
+
+        Only closed arcs change: every other direct arc is still open and a
+        travel matrix is read as direct-arc times. Dijkstra on the dense
+        matrix costs O(n^2) per closed road.
+        """
+        if not self.closed_roads:
+            return matrix
+        closed = {(self._index[a], self._index[b]) for a, b in self.closed_roads}
+        rows = [list(row) for row in matrix]
+        size = len(rows)
+        for source in sorted({a for a, _ in closed}):
+            best = [math.inf] * size
+            best[source] = 0.0
+            done = [False] * size
+            for _ in range(size):
+                here = min(
+                    (i for i in range(size) if not done[i]),
+                    key=best.__getitem__,
+                    default=None,
+                )
+                if here is None or best[here] == math.inf:
+                    break
+                done[here] = True
+                for there in range(size):
+                    if (here, there) in closed or done[there]:
+                        continue
+                    best[there] = min(best[there], best[here] + matrix[here][there])
+            for a, b in closed:
+                if a == source:
+                    rows[a][b] = best[b]
+        return tuple(tuple(row) for row in rows)
 
     def travel(self, from_location: str, to_location: str) -> float:
         """Return the travel time (= distance) between two locations."""
@@ -288,6 +431,13 @@ class Problem:
     def end_location(self, vehicle: Vehicle) -> str:
         """Return the location id of the depot ``vehicle`` must end at."""
         return self.depot(vehicle.end_depot_id).location_id
+
+    def sequence_owner(self, parcel_id: str) -> Vehicle | None:
+        """Return the vehicle whose ``locked_sequence`` names ``parcel_id``."""
+        for vehicle in self.vehicles:
+            if any(ref[0] == parcel_id for ref in vehicle.locked_sequence):
+                return vehicle
+        return None
 
 
 def _unique(ids: Sequence[str], field_name: str) -> None:

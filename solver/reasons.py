@@ -27,13 +27,18 @@ def unservable(problem: Problem) -> dict[str, Unserved]:
     dict[str, Unserved]
         For each shipment that fails a check, the first failing reason:
         ``locked_vehicle_unavailable`` (its locked vehicle is not in the
-        problem), ``too_heavy`` (heavier than every vehicle it may use can
+        problem), ``area_closed`` (its pickup or delivery is at a closed
+        location: the dispatcher closed the area, so no search may go there),
+        ``too_heavy`` (heavier than every vehicle it may use can
         carry), ``window_impossible`` (even collected as early as its window
         allows, it cannot reach its delivery before the delivery window
         closes), ``unreachable_in_shift`` (no vehicle it may use can go from
         its start to the pickup, the delivery and its end depot within its
         shift, even with nothing else to do). A parcel already on board whose
-        own vehicle cannot deliver it in time is ``unreachable_in_shift`` too.
+        own vehicle cannot deliver it in time is ``unreachable_in_shift`` too,
+        or ``area_closed`` when its delivery is in a closed area. A closed road
+        only lengthens travel (``Problem.closed_roads``); when no detour is
+        left, the shipment fails ``unreachable_in_shift``.
     """
     found: dict[str, Unserved] = {}
     for shipment in problem.shipments:
@@ -42,7 +47,14 @@ def unservable(problem: Problem) -> dict[str, Unserved]:
             found[shipment.id] = reason
     for vehicle in problem.vehicles:
         for parcel in vehicle.on_board:
-            if not _fits_in_shift(problem, vehicle, (parcel.delivery,)):
+            if parcel.delivery.location_id in problem.closed_location_ids:
+                found[parcel.id] = Unserved(
+                    parcel.id,
+                    UnservedReason.AREA_CLOSED,
+                    f"It is on board {vehicle.id}, and its delivery at "
+                    f"{parcel.delivery.location_id} is in a closed area.",
+                )
+            elif not _fits_in_shift(problem, vehicle, (parcel.delivery,)):
                 found[parcel.id] = Unserved(
                     parcel.id,
                     UnservedReason.UNREACHABLE_IN_SHIFT,
@@ -54,7 +66,10 @@ def unservable(problem: Problem) -> dict[str, Unserved]:
 
 def _first_reason(problem: Problem, shipment: Shipment) -> Unserved | None:
     candidates = problem.vehicles
-    if shipment.locked_vehicle_id is not None:
+    owner = problem.sequence_owner(shipment.id)
+    if owner is not None:
+        candidates = (owner,)
+    elif shipment.locked_vehicle_id is not None:
         locked = problem.vehicle(shipment.locked_vehicle_id)
         if locked is None:
             return Unserved(
@@ -64,6 +79,18 @@ def _first_reason(problem: Problem, shipment: Shipment) -> Unserved | None:
                 "not available.",
             )
         candidates = (locked,)
+
+    closed = [
+        stop.location_id
+        for stop in (shipment.pickup, shipment.delivery)
+        if stop.location_id in problem.closed_location_ids
+    ]
+    if closed:
+        return Unserved(
+            shipment.id,
+            UnservedReason.AREA_CLOSED,
+            f"Its stop at {closed[0]} is in a closed area.",
+        )
 
     heaviest = max((v.capacity for v in candidates), default=0)
     if shipment.load > heaviest:

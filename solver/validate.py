@@ -3,6 +3,12 @@
 It shares nothing with the search: it re-reads the problem's stops, re-times
 every route from the matrix and recounts the totals, so a plan the planner got
 wrong (or a plan edited by hand) is caught before anyone drives it.
+
+Re-planning rules are checked here too: no stop in a closed area; locked
+sequences ride their vehicle in order and an under-way stop is its route's
+first; every driver of a route takes each break once, inside its window,
+never during a service, and the break pauses the clock (the re-timing counts
+it).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
-from solver.plan import Plan, Route
+from solver.plan import Plan, PlannedBreak, Route
 from solver.problem import Problem, StopKind, Vehicle
 
 # Reported times and distances are sums of floats; allow rounding noise only.
@@ -36,6 +42,9 @@ class ViolationKind(StrEnum):
     WINDOW_MISSED = "window_missed"
     SHIFT_EXCEEDED = "shift_exceeded"
     LOCK_BROKEN = "lock_broken"
+    SEQUENCE_BROKEN = "sequence_broken"
+    AREA_CLOSED = "area_closed"
+    BREAK_MISSED = "break_missed"
     TIMES_WRONG = "times_wrong"
     TOTALS_WRONG = "totals_wrong"
 
@@ -98,8 +107,136 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
         found.extend(_check_route(problem, vehicle, route, visits))
 
     found.extend(_check_coverage(problem, plan, visits))
+    found.extend(_check_sequences(problem, visits))
     found.extend(_check_totals(plan))
     return found
+
+
+def _check_sequences(problem: Problem, visits: _Visits) -> list[Violation]:
+    """Locked visits ride their vehicle in order; an under-way one is first."""
+    found: list[Violation] = []
+    for vehicle in problem.vehicles:
+        last = -1
+        for position, ref in enumerate(vehicle.locked_sequence):
+            where = visits.get(ref, [])
+            others = [v for v, _ in where if v != vehicle.id]
+            label = f"{ref[1]} of {ref[0]}"
+            if others:
+                found.append(
+                    Violation(
+                        ViolationKind.LOCK_BROKEN,
+                        f"{label} is locked to {vehicle.id} but {others[0]} serves it",
+                    )
+                )
+                continue
+            if not where:
+                continue
+            at = where[0][1]
+            if position == 0 and vehicle.under_way and at != 0:
+                found.append(
+                    Violation(
+                        ViolationKind.SEQUENCE_BROKEN,
+                        f"{vehicle.id} is driving to the {label}, but it is "
+                        f"stop {at + 1} of its route, not the first",
+                    )
+                )
+            if at < last:
+                found.append(
+                    Violation(
+                        ViolationKind.SEQUENCE_BROKEN,
+                        f"{label} comes before an earlier stop of "
+                        f"{vehicle.id}'s locked sequence",
+                    )
+                )
+            last = max(last, at)
+        for parcel_id, _ in vehicle.locked_sequence:
+            shipment = problem.shipment(parcel_id)
+            if shipment is None:
+                continue
+            riders = {
+                v
+                for kind in StopKind
+                for v, _ in visits.get((parcel_id, kind), [])
+                if v != vehicle.id
+            }
+            if riders and (parcel_id, StopKind.PICKUP) not in vehicle.locked_sequence:
+                found.append(
+                    Violation(
+                        ViolationKind.LOCK_BROKEN,
+                        f"shipment {parcel_id} is in {vehicle.id}'s locked "
+                        f"sequence but {sorted(riders)[0]} serves it",
+                    )
+                )
+    return found
+
+
+def _check_break_data(vehicle: Vehicle, route: Route) -> list[Violation]:
+    found: list[Violation] = []
+    name = f"vehicle {vehicle.id}"
+    wanted = {item.id: item for item in vehicle.breaks}
+    taken = [b.break_id for b in route.breaks]
+    for item in route.breaks:
+        spec = wanted.get(item.break_id)
+        if spec is None:
+            found.append(
+                Violation(
+                    ViolationKind.BREAK_MISSED,
+                    f"{name} has no break {item.break_id!r}",
+                )
+            )
+            continue
+        if (
+            item.start < spec.earliest_start - TOLERANCE
+            or item.start > spec.latest_start + TOLERANCE
+        ):
+            found.append(
+                Violation(
+                    ViolationKind.BREAK_MISSED,
+                    f"{name} starts break {spec.id} at {item.start:g}, outside "
+                    f"its window {spec.earliest_start:g}..{spec.latest_start:g}",
+                )
+            )
+        if _differs(item.end - item.start, spec.duration):
+            found.append(
+                Violation(
+                    ViolationKind.BREAK_MISSED,
+                    f"{name}'s break {spec.id} lasts {item.end - item.start:g}, "
+                    f"not {spec.duration:g}",
+                )
+            )
+    if route.stops:
+        for spec_id in sorted(wanted):
+            if taken.count(spec_id) != 1:
+                found.append(
+                    Violation(
+                        ViolationKind.BREAK_MISSED,
+                        f"{name} takes break {spec_id} {taken.count(spec_id)} "
+                        "times; a driver on a route takes each break once",
+                    )
+                )
+    return found
+
+
+def _through_gap(
+    depart: float, leg: float, gap: list[PlannedBreak]
+) -> tuple[float, float, bool]:
+    """Drive ``leg`` from ``depart`` with ``gap``'s breaks pausing the clock.
+
+    Returns the arrival, the time the last break ends (or ``depart``), and
+    whether a break starts before the previous activity ends (an overlap).
+    """
+    free, remaining = depart, leg
+    arrival: float | None = None
+    overlap = False
+    for item in gap:
+        if item.start < free - TOLERANCE:
+            overlap = True
+        if arrival is None and item.start >= free + remaining:
+            arrival, remaining = free + remaining, 0.0
+        else:
+            remaining = max(0.0, remaining - max(0.0, item.start - free))
+        free = max(free, item.end)
+    return (free + remaining if arrival is None else arrival), free, overlap
 
 
 def _check_route(
@@ -118,6 +255,14 @@ def _check_route(
     carried = {parcel.id for parcel in vehicle.on_board}
     here, clock = vehicle.start_location_id, route.departure
     load, distance = vehicle.on_board_load, 0.0
+    found.extend(_check_break_data(vehicle, route))
+    pending = sorted(route.breaks, key=lambda b: b.start)
+
+    def gap_before(reported_start: float) -> list[PlannedBreak]:
+        # Breaks reported to start before this service belong to its gap.
+        taken = [b for b in pending if b.start <= reported_start]
+        del pending[: len(taken)]
+        return taken
 
     for position, planned in enumerate(route.stops):
         label = f"{name}, stop {position + 1} ({planned.kind} of {planned.parcel_id})"
@@ -161,10 +306,24 @@ def _check_route(
                     f"the stop is at {stop.location_id}",
                 )
             )
+        if stop.location_id in problem.closed_location_ids:
+            found.append(
+                Violation(
+                    ViolationKind.AREA_CLOSED,
+                    f"{label}: {stop.location_id} is in a closed area",
+                )
+            )
         leg = problem.travel(here, stop.location_id)
         distance += leg
-        arrival = clock + leg
-        start = max(arrival, stop.ready)
+        arrival, free, overlap = _through_gap(clock, leg, gap_before(planned.start))
+        if overlap:
+            found.append(
+                Violation(
+                    ViolationKind.BREAK_MISSED,
+                    f"{label}: a break before it overlaps a service or another break",
+                )
+            )
+        start = max(arrival, stop.ready, free)
         clock = start + stop.service
         load += change
         here = stop.location_id
@@ -202,7 +361,15 @@ def _check_route(
             )
 
     last_leg = problem.travel(here, problem.end_location(vehicle))
-    end_arrival = clock + last_leg
+    end_arrival, _, overlap = _through_gap(clock, last_leg, pending)
+    if overlap:
+        found.append(
+            Violation(
+                ViolationKind.BREAK_MISSED,
+                f"{name}: a break after its last stop overlaps a service or "
+                "another break",
+            )
+        )
     if end_arrival > vehicle.shift_end + TOLERANCE:
         found.append(
             Violation(
