@@ -15,9 +15,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
 from controlroom.config import Settings, load_settings
-from controlroom.db import check_database, create_db_engine
+from controlroom.db import create_db_engine
 from controlroom.errors import AuthenticationError, ControlRoomError
 from controlroom.overview.banner import banner_html, banner_state
+from controlroom.schema import check_database
 from controlroom.session_frame import (
     FRAME_KEY,
     SCREENS,

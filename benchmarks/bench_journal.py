@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.orm import Session
 
-from controlroom.db import create_db_engine, upgrade_database
+from controlroom.db import create_db_engine
 from controlroom.journal import (
     GENESIS_HASH,
     EventDraft,
@@ -49,6 +49,7 @@ from controlroom.journal import (
     verify_journal,
 )
 from controlroom.journal.chain import seal_events
+from controlroom.schema import upgrade_database
 from tests.postgres_cluster import find_pg_bin, new_database, postgres_cluster
 
 START = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 import controlroom.models as m
 from controlroom.clock import set_simulated_time
-from controlroom.db import create_db_engine, describe_url, upgrade_database
+from controlroom.db import create_db_engine, describe_url
 from controlroom.orders.codes import format_code
 from controlroom.overview.city_map import map_points
 from controlroom.overview.queries import (
@@ -51,6 +51,7 @@ from controlroom.overview.queries import (
 )
 from controlroom.overview.snapshot import overview_snapshot
 from controlroom.overview.systems import component_rows
+from controlroom.schema import upgrade_database
 from controlroom.session_frame import local_time
 from tests.postgres_cluster import find_pg_bin, new_database, postgres_cluster
 

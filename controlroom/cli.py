@@ -15,13 +15,9 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from controlroom.config import Settings, load_settings
-from controlroom.db import (
-    check_database,
-    create_db_engine,
-    describe_url,
-    upgrade_database,
-)
+from controlroom.db import create_db_engine, describe_url
 from controlroom.errors import ControlRoomError
+from controlroom.schema import check_database, upgrade_database
 
 app = typer.Typer(
     help="CryptoPack control room: database, demo world, simulator, journal.",

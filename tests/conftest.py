@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from controlroom.db import create_db_engine, upgrade_database
+from controlroom.db import create_db_engine
+from controlroom.schema import upgrade_database
 from tests.postgres_cluster import find_pg_bin, new_database, postgres_cluster
 
 REQUIRE_POSTGRES = os.environ.get("CONTROLROOM_REQUIRE_POSTGRES") == "1"

@@ -13,17 +13,7 @@ from sqlalchemy.orm import Session
 
 import controlroom.models  # noqa: F401
 from controlroom.config import ensure_private_folder
-from controlroom.db import (
-    Base,
-    alembic_config,
-    check_database,
-    create_db_engine,
-    describe_url,
-    ping,
-    read_only,
-    schema_revisions,
-    upgrade_database,
-)
+from controlroom.db import Base, create_db_engine, describe_url, ping, read_only
 from controlroom.errors import (
     ConfigurationError,
     DatabaseCorrupt,
@@ -31,6 +21,12 @@ from controlroom.errors import (
     SchemaOutdated,
 )
 from controlroom.journal import append_event, verify_journal
+from controlroom.schema import (
+    alembic_config,
+    check_database,
+    schema_revisions,
+    upgrade_database,
+)
 
 MODEL_TABLES = set(Base.metadata.tables)
 

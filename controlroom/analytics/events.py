@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from controlroom.analytics.pseudonyms import pseudonym_key, pseudonymise
 from controlroom.config import load_settings
-from controlroom.db import check_database, create_db_engine, read_only
+from controlroom.db import create_db_engine, read_only
 from controlroom.errors import ControlRoomError
 from controlroom.journal.models import JournalEvent
+from controlroom.schema import check_database
 
 PARCEL_STATES = ("ordered", "paid", "picked_up", "delivered", "cancelled")
 PARCEL_STATE_KINDS = {

@@ -27,7 +27,7 @@ from controlroom.auth.models import Role, User
 from controlroom.auth.service import create_user
 from controlroom.clock import set_simulated_time
 from controlroom.config import ensure_private_folder, load_settings
-from controlroom.db import describe_url, upgrade_database
+from controlroom.db import describe_url
 from controlroom.demo.city import AddressBook
 from controlroom.demo.day import OSLO, DayPlan
 from controlroom.demo.parameters import (
@@ -53,6 +53,7 @@ from controlroom.journal import append_event
 from controlroom.journal.models import JournalEvent
 from controlroom.orders.models import CustomerKind, PartyKind
 from controlroom.orders.service import register_party
+from controlroom.schema import upgrade_database
 from solver import Task
 
 logger = logging.getLogger(__name__)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from controlroom.db import create_db_engine, upgrade_database
+from controlroom.db import create_db_engine
 from controlroom.demo.simulator import SimulationSummary, run_simulation
 from controlroom.demo.world import seed_demo_world
+from controlroom.schema import upgrade_database
 
 DEMO_DAY = date(2026, 12, 4)
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from controlroom.clock import operating_now
-from controlroom.db import create_db_engine, upgrade_database
+from controlroom.db import create_db_engine
 from controlroom.demo.datafiles import DEMO_DATA
 from controlroom.demo.day import OSLO
 from controlroom.demo.simulator import run_simulation
@@ -20,6 +20,7 @@ from controlroom.errors import DemoWorldError
 from controlroom.journal import verify_journal
 from controlroom.journal.models import JournalEvent
 from controlroom.models import Component, Invoice, Parcel
+from controlroom.schema import upgrade_database
 from tests.demo.conftest import DEMO_DAY, PlayedDay
 
 NOON = datetime(2026, 12, 4, 12, 0, tzinfo=OSLO)

@@ -9,8 +9,9 @@ from collections import defaultdict
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from controlroom.db import create_db_engine, upgrade_database
+from controlroom.db import create_db_engine
 from controlroom.journal import EventDraft, JournalEvent, append_event, append_events
+from controlroom.schema import upgrade_database
 from tests.journal.tampering import verify
 
 WRITERS = 2

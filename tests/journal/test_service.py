@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from controlroom.db import create_db_engine, upgrade_database
+from controlroom.db import create_db_engine
 from controlroom.health.models import Component, ComponentKind, ComponentState
 from controlroom.journal import (
     GENESIS_HASH,
@@ -22,6 +22,7 @@ from controlroom.journal import (
     verify_journal,
 )
 from controlroom.journal.chain import event_hash
+from controlroom.schema import upgrade_database
 from tests.conftest import DAY
 from tests.journal.tampering import append_numbered, stored, verify
 
