@@ -15,10 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
 from controlroom.config import Settings, load_settings
-from controlroom.db import create_db_engine
 from controlroom.errors import AuthenticationError, ControlRoomError
 from controlroom.overview.banner import banner_html, banner_state
-from controlroom.schema import check_database
+from controlroom.schema import open_checked_database
 from controlroom.session_frame import (
     FRAME_KEY,
     SCREENS,
@@ -50,13 +49,7 @@ def configure_logging() -> None:
 @st.cache_resource(show_spinner="Opening the database…")
 def open_database(url: str) -> Engine:
     """Build the engine for ``url`` once per server and check the database."""
-    engine = create_db_engine(url)
-    try:
-        check_database(engine)
-    except ControlRoomError:
-        engine.dispose()
-        raise
-    return engine
+    return open_checked_database(url)
 
 
 def show_error(error: ControlRoomError) -> None:

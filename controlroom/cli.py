@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from controlroom.config import Settings, load_settings
 from controlroom.db import create_db_engine, describe_url
 from controlroom.errors import ControlRoomError
-from controlroom.schema import check_database, upgrade_database
+from controlroom.schema import check_database, open_checked_database, upgrade_database
 
 app = typer.Typer(
     help="CryptoPack control room: database, demo world, simulator, journal.",
@@ -55,10 +55,9 @@ def _settings() -> Settings:
 def _engine(url: str | None, *, create: bool = False) -> Engine:
     settings = _settings()
     resolved = url or settings.resolved_database_url
-    engine = create_db_engine(resolved, create_folder=create)
-    if not create:
-        check_database(engine)
-    return engine
+    if create:
+        return create_db_engine(resolved, create_folder=True)
+    return open_checked_database(resolved)
 
 
 @app.callback()

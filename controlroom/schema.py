@@ -16,10 +16,12 @@ import controlroom.models  # noqa: F401  (fills the metadata)
 from controlroom.db import (
     Base,
     _sqlite_path,
+    create_db_engine,
     describe_url,
     explain_database_error,
 )
 from controlroom.errors import (
+    ControlRoomError,
     DatabaseCorrupt,
     DatabaseUnavailable,
     SchemaOutdated,
@@ -134,3 +136,18 @@ def upgrade_database(engine: Engine) -> None:
             command.upgrade(config, "head")
     except DatabaseError as exc:
         raise explain_database_error(exc, engine) from exc
+
+
+def open_checked_database(url: str) -> Engine:
+    """Build an engine for ``url`` and check the database is ours and whole.
+
+    The engine is disposed of again when the check fails, so a caller that
+    shows the error holds no connection to a database it cannot use.
+    """
+    engine = create_db_engine(url)
+    try:
+        check_database(engine)
+    except ControlRoomError:
+        engine.dispose()
+        raise
+    return engine

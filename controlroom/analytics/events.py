@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from controlroom.analytics.pseudonyms import pseudonym_key, pseudonymise
 from controlroom.config import load_settings
-from controlroom.db import create_db_engine, read_only
-from controlroom.errors import ControlRoomError
+from controlroom.db import read_only
 from controlroom.journal.models import JournalEvent
-from controlroom.schema import check_database
+from controlroom.schema import open_checked_database
 
 PARCEL_STATES = ("ordered", "paid", "picked_up", "delivered", "cancelled")
 PARCEL_STATE_KINDS = {
@@ -52,14 +51,7 @@ EVENT_COLUMNS = (
 
 def open_database(url: str | None = None) -> Engine:
     """Open the control room's database, checked; the setting's by default."""
-    resolved = url or load_settings().resolved_database_url
-    engine = create_db_engine(resolved)
-    try:
-        check_database(engine)
-    except ControlRoomError:
-        engine.dispose()
-        raise
-    return engine
+    return open_checked_database(url or load_settings().resolved_database_url)
 
 
 def _zone(timezone: str | None) -> ZoneInfo:

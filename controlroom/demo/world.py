@@ -28,7 +28,7 @@ from controlroom.auth.service import create_user
 from controlroom.clock import set_simulated_time
 from controlroom.config import ensure_private_folder, load_settings
 from controlroom.db import describe_url
-from controlroom.demo.city import AddressBook
+from controlroom.demo.city import Address, AddressBook, Person
 from controlroom.demo.day import OSLO, DayPlan
 from controlroom.demo.parameters import (
     SEEDED_EVENT,
@@ -51,7 +51,7 @@ from controlroom.health.models import Component, ComponentKind
 from controlroom.health.service import add_component
 from controlroom.journal import append_event
 from controlroom.journal.models import JournalEvent
-from controlroom.orders.models import CustomerKind, PartyKind
+from controlroom.orders.models import CustomerKind, Party, PartyKind
 from controlroom.orders.service import register_party
 from controlroom.schema import upgrade_database
 from solver import Task
@@ -271,18 +271,8 @@ def _fleet(
     depot_address = book.address_at(plan.instance.depot.x, plan.instance.depot.y)
     vehicles = []
     for number, route in enumerate(plan.solution.routes, start=1):
-        person = book.person()
-        party = register_party(
-            session,
-            kind=PartyKind.DRIVER,
-            name=person.name,
-            phone=person.phone,
-            street=depot_address.street,
-            postcode=depot_address.postcode,
-            city=depot_address.city,
-            lat=depot_address.lat,
-            lon=depot_address.lon,
-            actor=SEEDER,
+        party = _register_person(
+            session, book.person(), PartyKind.DRIVER, depot_address, CustomerKind.NEW
         )
         driver = add_driver(
             session,
@@ -347,9 +337,21 @@ def _customer(
 ) -> int:
     person = book.person()
     address = book.address_at(task.x, task.y)
-    party = register_party(
+    party = _register_person(session, person, PartyKind.CUSTOMER, address, kind, since)
+    return party.id
+
+
+def _register_person(
+    session: Session,
+    person: Person,
+    kind: PartyKind,
+    address: Address,
+    customer_kind: CustomerKind,
+    since: datetime | None = None,
+) -> Party:
+    return register_party(
         session,
-        kind=PartyKind.CUSTOMER,
+        kind=kind,
         name=person.name,
         phone=person.phone,
         street=address.street,
@@ -358,10 +360,9 @@ def _customer(
         lat=address.lat,
         lon=address.lon,
         actor=SEEDER,
-        customer_kind=kind,
+        customer_kind=customer_kind,
         at=since,
     )
-    return party.id
 
 
 def _empty_database(engine: Engine) -> None:
