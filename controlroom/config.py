@@ -62,7 +62,10 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as "
+                "Europe/Oslo or UTC"
+            ) from exc
         return value
 
     @property
@@ -83,7 +86,7 @@ def load_settings() -> Settings:
             for err in exc.errors()
         ]
         problems = "; ".join(
-            f"{name}: {err['msg']}"
+            f"{name}: {err['msg'].removeprefix('Value error, ')}"
             for name, err in zip(names, exc.errors(), strict=True)
         )
         raise ConfigurationError(

@@ -211,6 +211,13 @@ def explain_database_error(exc: DatabaseError, engine: Engine) -> StorageError:
             "Restore it from a backup, or move it aside and seed a new one.",
             url=url,
         )
+    if isinstance(exc, OperationalError) and engine.dialect.name == "sqlite":
+        return DatabaseUnavailable(
+            f"Cannot open the database file at {url}: {detail}. Check that the "
+            "path in CONTROLROOM_DATABASE_URL names a file in a folder you can "
+            "write to.",
+            url=url,
+        )
     if isinstance(exc, OperationalError):
         return DatabaseUnavailable(
             f"Cannot reach the database at {url}: {detail}. Check "

@@ -21,7 +21,7 @@ from rich.progress import Progress
 
 from solver import pyvrp_model, vroom_model
 from solver.benchmarks import read_pdptw
-from solver.errors import InvalidPlanError
+from solver.errors import InstanceFormatError, InvalidPlanError
 from solver.li_lim import problem_from_li_lim
 from solver.peers import PeerBudget, PeerSolve, plan_from_routes
 from solver.plan import Plan
@@ -221,10 +221,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     instances = [name.strip() for name in args.instances.split(",") if name.strip()]
-    budgets = [float(b) for b in args.budgets.split(",") if b.strip()]
+    try:
+        budgets = [float(b) for b in args.budgets.split(",") if b.strip()]
+    except ValueError:
+        parser.error(f"--budgets takes seconds like 1,2,10, not {args.budgets!r}")
+    if not budgets or any(not 0 < b < 3600 for b in budgets):
+        parser.error("every budget must be more than 0 and under 3600 seconds")
     try:
         run(instances, budgets, data=args.data, peers=args.peers)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, InstanceFormatError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,7 +1,7 @@
 """Print how fast a re-plan after a breakdown is: ``python -m solver.replan_timing``.
 
 A measurement, not a test (tests never time the clock). It plans Li & Lim
-lc1_2_1 (105 shipments) with one spare vehicle, drives it to a quarter of
+lc1_2_1 (106 shipments) with one spare vehicle, drives it to a quarter of
 the shift (``state_at``), loses the busiest vehicle there, and times the
 first valid answer (``without_vehicle`` + ``repair_plan``) and the
 warm-started search.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from solver.benchmarks import read_pdptw
 from solver.degradations import state_at, without_vehicle
+from solver.errors import InstanceFormatError
 from solver.li_lim import problem_from_li_lim
 from solver.planner import plan_routes
 from solver.repair import repair_plan
@@ -35,8 +36,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--at", type=float, default=0.25, help="share of the shift")
     args = parser.parse_args()
-
-    base = problem_from_li_lim(read_pdptw(args.instance))
+    if args.solutions < 1 or args.repeats < 1:
+        parser.error("--solutions and --repeats must be at least 1")
+    if not 0 <= args.at < 1:
+        parser.error("--at is a share of the shift: at least 0 and below 1")
+    try:
+        base = problem_from_li_lim(read_pdptw(args.instance))
+    except (OSError, InstanceFormatError) as error:
+        parser.error(str(error))
     first = plan_routes(base, seed=1, max_solutions=args.solutions)
     day = replace(base, vehicles=base.vehicles[: first.vehicles_used + 1])
     plan = plan_routes(day, seed=1, max_solutions=args.solutions)

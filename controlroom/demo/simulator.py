@@ -10,6 +10,7 @@ from the stored clock and derives what is due from the database.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -77,8 +78,10 @@ def run_simulation(
     stops after the tick in progress is rolled back; the next run resumes.
     A bare wall-clock ``time`` for ``until`` is Oslo wall-clock time on the demo day.
     """
-    if speed <= 0:
-        raise DemoWorldError(f"The simulator speed must be positive, not {speed}.")
+    if not math.isfinite(speed) or speed <= 0:
+        raise DemoWorldError(
+            f"The simulator speed must be a positive number, not {speed}."
+        )
     with Session(engine) as session:
         world = load_world(session)
         start = _stored_now(session, world)

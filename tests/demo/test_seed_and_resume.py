@@ -131,3 +131,11 @@ def test_demo_data_folder_holds_no_private_key_material() -> None:
 
     for marker in ("xprv", "zprv", "tprv", "abandon abandon", "wif"):
         assert not any(marker in text for text in texts), marker
+
+
+@pytest.mark.parametrize("speed", [0.0, float("nan"), float("inf")])
+def test_a_speed_that_is_not_a_positive_number_is_refused(
+    engine: Engine, speed: float
+) -> None:
+    with pytest.raises(DemoWorldError, match="must be a positive number"):
+        run_simulation(engine, speed=speed, fast=True)

@@ -152,6 +152,6 @@ def test_a_wrong_setting_is_named_under_one_heading(
     app = new_app()
 
     assert [e.value for e in app.error] == [
-        "**The configuration is not valid.** CONTROLROOM_TIMEZONE: Value error, "
-        "unknown time zone 'Mars/Base'"
+        "**The configuration is not valid.** CONTROLROOM_TIMEZONE: unknown time "
+        "zone 'Mars/Base'; use an IANA name such as Europe/Oslo or UTC"
     ]
