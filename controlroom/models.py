@@ -4,10 +4,14 @@ from controlroom.auth.models import Role, User
 from controlroom.clock import SimulatedClock
 from controlroom.db import Base
 from controlroom.dispatch.models import (
+    Degradation,
+    DegradationKind,
     Depot,
     Driver,
+    FleetSettings,
     Plan,
     PlanStatus,
+    PlanUnserved,
     Route,
     Stop,
     StopKind,

@@ -24,7 +24,15 @@ from controlroom.demo.day import OrderPlan
 from controlroom.demo.parameters import DemoWorld
 from controlroom.demo.probes import probe_latency
 from controlroom.demo.wallet import receive_address
-from controlroom.dispatch.models import Route, Stop, StopKind, StopStatus
+from controlroom.dispatch.degradations import is_active
+from controlroom.dispatch.models import (
+    DegradationKind,
+    Route,
+    Stop,
+    StopKind,
+    StopStatus,
+    VehicleStatus,
+)
 from controlroom.dispatch.service import (
     StopSlot,
     complete_stop,
@@ -201,6 +209,8 @@ class _Day:
         pending = [s for s in stops if s.status is StopStatus.PLANNED]
         if not pending:
             return None
+        if route.vehicle.status is VehicleStatus.LOST:
+            return None  # off the road until a re-plan moves its work
         stop = pending[0]
         parcel = stop.parcel
         order = self.world.orders.get(self.pickup_of.get(parcel.id, -1))
@@ -215,6 +225,12 @@ class _Day:
 
         if parcel.status is ParcelStatus.CANCELLED:
             return _Action(at, 4, stop.id, self._skipper(stop, at, "order cancelled"))
+        if stop.kind is StopKind.TRANSFER:
+            return _Action(at, 4, stop.id, self._completer(stop, at))
+        if stop.kind is StopKind.PICKUP and parcel.picked_up_at is not None:
+            return _Action(at, 4, stop.id, self._skipper(stop, at, "already collected"))
+        if parcel.status is ParcelStatus.DELIVERED:
+            return _Action(at, 4, stop.id, self._skipper(stop, at, "already delivered"))
         if stop.kind is StopKind.DELIVERY:
             if parcel.picked_up_at is None:
                 return None
@@ -311,9 +327,12 @@ class _Day:
         self.progress.orders += 1
 
     def _schedule(self, order: OrderPlan, parcel: Parcel) -> None:
+        if is_active(self.session, DegradationKind.SCHEDULER_DOWN):
+            logger.info("scheduler down; parcel=%s waits for a re-plan", parcel.id)
+            return
         vehicle_id = self.world.vehicles[order.route]
         route = next((r for r in self.routes if r.vehicle_id == vehicle_id), None)
-        if route is None:
+        if route is None or route.vehicle.status is VehicleStatus.LOST:
             logger.warning(
                 "no route for vehicle=%s in the published plan; parcel=%s "
                 "left for the dispatchers",
@@ -388,7 +407,7 @@ class _Day:
             complete_stop(self.session, stop=stop, at=at, actor=self._driver(stop))
             if stop.kind is StopKind.PICKUP:
                 self.progress.pickups += 1
-            else:
+            elif stop.kind is StopKind.DELIVERY:
                 self.progress.deliveries += 1
 
         return run

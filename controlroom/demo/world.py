@@ -28,8 +28,9 @@ from controlroom.auth.service import create_user
 from controlroom.clock import set_simulated_time
 from controlroom.config import ensure_private_folder, load_settings
 from controlroom.db import describe_url
-from controlroom.demo.city import Address, AddressBook, Person
-from controlroom.demo.day import OSLO, DayPlan
+from controlroom.demo.city import GRID_SIZE, Address, AddressBook, Person
+from controlroom.demo.city import OSLO as OSLO_GRID
+from controlroom.demo.day import DAY_OPENS, OSLO, WORKING_DAY_MINUTES, DayPlan
 from controlroom.demo.parameters import (
     SEEDED_EVENT,
     DemoWorld,
@@ -37,6 +38,7 @@ from controlroom.demo.parameters import (
     world_parameters,
 )
 from controlroom.demo.play import play_until
+from controlroom.dispatch.fleet import set_fleet_settings
 from controlroom.dispatch.models import Depot, Vehicle
 from controlroom.dispatch.service import (
     PlannedRoute,
@@ -46,6 +48,7 @@ from controlroom.dispatch.service import (
     create_plan,
     publish_plan,
 )
+from controlroom.dispatch.travel import TravelModel
 from controlroom.errors import DemoWorldError
 from controlroom.health.models import Component, ComponentKind
 from controlroom.health.service import add_component
@@ -59,6 +62,8 @@ from solver import Task
 logger = logging.getLogger(__name__)
 
 SEEDER = "demo-seed"
+# Where the reserve depot stands on the benchmark grid (north-east, Alnabru).
+RESERVE_DEPOT_GRID = (90.0, 62.0)
 CREDENTIALS_FILE = "demo-credentials.txt"
 DEFAULT_SPEED = 60.0
 
@@ -216,6 +221,23 @@ def _seed(
         actor=SEEDER,
     )
     vehicles = _fleet(session, draft, depot, book)
+    spare = _spare_van(session, draft, depot, book, number=len(vehicles) + 1)
+    reserve = book.address_at(*RESERVE_DEPOT_GRID)
+    add_depot(
+        session,
+        name="Alnabru reserve depot",
+        lat=reserve.lat,
+        lon=reserve.lon,
+        actor=SEEDER,
+    )
+    start = DAY_OPENS.hour * 60 + DAY_OPENS.minute
+    set_fleet_settings(
+        session,
+        travel=demo_travel(plan),
+        shift=(start, start + round(WORKING_DAY_MINUTES)),
+        at=at,
+        actor=SEEDER,
+    )
 
     advance("registering the customers")
     senders, recipients = _customers(session, draft, book)
@@ -233,7 +255,7 @@ def _seed(
         )
 
     advance("publishing plan 1 with one empty route per van")
-    routes = [PlannedRoute(vehicle=vehicle, stops=()) for vehicle in vehicles]
+    routes = [PlannedRoute(vehicle=vehicle, stops=()) for vehicle in [*vehicles, spare]]
     first_plan = create_plan(
         session,
         routes=routes,
@@ -292,6 +314,47 @@ def _fleet(
             )
         )
     return vehicles
+
+
+def _spare_van(
+    session: Session, draft: DemoWorld, depot: Depot, book: AddressBook, number: int
+) -> Vehicle:
+    """Park one van more than the best-known plan needs, for breakdowns."""
+    plan = draft.plan
+    depot_address = book.address_at(plan.instance.depot.x, plan.instance.depot.y)
+    party = _register_person(
+        session, book.person(), PartyKind.DRIVER, depot_address, CustomerKind.NEW
+    )
+    driver = add_driver(
+        session,
+        callsign=f"D{number:02d}",
+        party=party,
+        area="Spare",
+        actor=SEEDER,
+    )
+    return add_vehicle(
+        session,
+        plate=f"CP {10000 + number}",
+        capacity=plan.instance.capacity,
+        depot=depot,
+        driver=driver,
+        actor=SEEDER,
+    )
+
+
+def demo_travel(plan: DayPlan) -> TravelModel:
+    """Return the travel model that gives the benchmark's travel times.
+
+    A grid unit takes ``minutes_per_unit`` to cross, and the grid is stretched
+    over the city's box, so a degree takes the units it spans times that.
+    """
+    per_unit = plan.clock.minutes_per_unit
+    return TravelModel(
+        minutes_per_degree_lat=per_unit
+        * GRID_SIZE
+        / (OSLO_GRID.north - OSLO_GRID.south),
+        minutes_per_degree_lon=per_unit * GRID_SIZE / (OSLO_GRID.east - OSLO_GRID.west),
+    )
 
 
 def _area(plan: DayPlan, route: tuple[int, ...]) -> str:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controlroom.db import Base, UTCDateTime
@@ -25,14 +34,78 @@ class PlanStatus(StrEnum):
 
 
 class StopKind(StrEnum):
+    """What a driver does at a stop.
+
+    A transfer collects a parcel that is already picked up from a van that
+    broke down, where it stopped; the parcel stays ``picked_up``.
+    """
+
     PICKUP = "pickup"
     DELIVERY = "delivery"
+    TRANSFER = "transfer"
 
 
 class StopStatus(StrEnum):
     PLANNED = "planned"
     DONE = "done"
     SKIPPED = "skipped"
+
+
+class DegradationKind(StrEnum):
+    """What a dispatcher can declare broken."""
+
+    VEHICLE_LOST = "vehicle_lost"
+    AREA_CLOSED = "area_closed"
+    ROAD_CLOSED = "road_closed"
+    DEPOT_LOST = "depot_lost"
+    SCHEDULER_DOWN = "scheduler_down"
+    DRIVER_APP_DOWN = "driver_app_down"
+
+
+class FleetSettings(Base):
+    """How the fleet works: shift hours and how fast vans cross town.
+
+    One row. Travel time between two points is the planar distance after
+    scaling latitude and longitude differences to minutes
+    (``controlroom.dispatch.travel``); shift times are minutes after local
+    midnight in the control room's time zone.
+    """
+
+    __tablename__ = "fleet_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    minutes_per_degree_lat: Mapped[float]
+    minutes_per_degree_lon: Mapped[float]
+    shift_start_minute: Mapped[int] = mapped_column(Integer)
+    shift_end_minute: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("id = 1", name="ck_fleet_settings_single_row"),
+        CheckConstraint(
+            "shift_start_minute >= 0 AND shift_end_minute <= 1440 "
+            "AND shift_start_minute < shift_end_minute",
+            name="ck_fleet_settings_shift",
+        ),
+    )
+
+
+class Degradation(Base):
+    """Something a dispatcher declared broken, from when until when.
+
+    ``details`` holds what the kind needs: the vehicle and where it stopped,
+    the postcodes closed, the depot lost and its fallback.
+    """
+
+    __tablename__ = "degradations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DegradationKind] = mapped_column(enum_column(DegradationKind))
+    details: Mapped[dict[str, object]] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(String(200))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    declared_by: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Depot(Base):
@@ -93,8 +166,31 @@ class Plan(Base):
     reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    engine: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    distance_km: Mapped[float | None]
 
     routes: Mapped[list[Route]] = relationship(back_populates="plan")
+    unserved: Mapped[list[PlanUnserved]] = relationship(
+        back_populates="plan", order_by="PlanUnserved.id"
+    )
+
+
+class PlanUnserved(Base):
+    """A parcel a plan version leaves out, and why (the planner's own check)."""
+
+    __tablename__ = "plan_unserved"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id"))
+    reason: Mapped[str] = mapped_column(String(40))
+    explanation: Mapped[str] = mapped_column(String(300))
+
+    plan: Mapped[Plan] = relationship(back_populates="unserved")
+    parcel: Mapped[Parcel] = relationship()
+
+    __table_args__ = (UniqueConstraint("plan_id", "parcel_id"),)
 
 
 class Route(Base):
@@ -118,7 +214,11 @@ class Route(Base):
 
 
 class Stop(Base):
-    """A pickup or delivery of one parcel on a route."""
+    """A pickup, delivery or transfer of one parcel on a route.
+
+    ``lat``/``lon`` are set only where the stop is not at the sender or the
+    recipient: a transfer from a van that broke down, where it stopped.
+    """
 
     __tablename__ = "stops"
 
@@ -132,6 +232,9 @@ class Stop(Base):
     )
     eta: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
 
     route: Mapped[Route] = relationship(back_populates="stops")
     parcel: Mapped[Parcel] = relationship()

@@ -23,7 +23,7 @@ from controlroom.dispatch.models import (
 )
 from controlroom.errors import DispatchError
 from controlroom.journal import append_event
-from controlroom.orders.models import Parcel, Party
+from controlroom.orders.models import Parcel, ParcelStatus, Party
 from controlroom.orders.service import record_delivery, record_pickup
 
 
@@ -212,14 +212,26 @@ def complete_stop(session: Session, *, stop: Stop, at: datetime, actor: str) -> 
     vehicle = stop.route.vehicle
     if stop.kind is StopKind.PICKUP:
         record_pickup(session, parcel=parcel, at=at, actor=actor)
-        place = parcel.sender
-    else:
+        lat, lon = parcel.sender.lat, parcel.sender.lon
+    elif stop.kind is StopKind.DELIVERY:
         record_delivery(session, parcel=parcel, at=at, actor=actor)
-        place = parcel.recipient
+        lat, lon = parcel.recipient.lat, parcel.recipient.lon
+    else:
+        # A transfer: the parcel changes van where the lost one stopped.
+        if (
+            parcel.status is not ParcelStatus.PICKED_UP
+            or stop.lat is None
+            or stop.lon is None
+        ):
+            raise DispatchError(
+                f"Parcel {parcel.code} is {parcel.status.value}; only a parcel "
+                "on a lost van's board can be transferred."
+            )
+        lat, lon = stop.lat, stop.lon
 
     stop.status = StopStatus.DONE
     stop.done_at = at
-    vehicle.lat, vehicle.lon, vehicle.seen_at = place.lat, place.lon, at
+    vehicle.lat, vehicle.lon, vehicle.seen_at = lat, lon, at
     append_event(
         session,
         kind="StopCompleted",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from controlroom.dispatch.models import (
@@ -72,8 +72,9 @@ def map_points(
             names.column,
             Vehicle.plate,
             Stop.eta,
-            case((pickup, sender.lat), else_=recipient.lat),
-            case((pickup, sender.lon), else_=recipient.lon),
+            # A transfer stop has a place of its own (where a van stopped).
+            func.coalesce(Stop.lat, case((pickup, sender.lat), else_=recipient.lat)),
+            func.coalesce(Stop.lon, case((pickup, sender.lon), else_=recipient.lon)),
         )
         .join(Route, Route.id == Stop.route_id)
         .join(Plan, Plan.id == Route.plan_id)

@@ -1,0 +1,432 @@
+"""Re-planning the live demo day: declare, re-plan, review the diff, publish.
+
+One lc101 demo day is seeded and played to 10:30 once; every test works on
+its own copy of that database file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from controlroom.db import create_db_engine
+from controlroom.demo.simulator import run_simulation
+from controlroom.demo.world import seed_demo_world
+from controlroom.dispatch.degradations import (
+    active_degradations,
+    declare_area_closed,
+    declare_depot_lost,
+    declare_driver_app_down,
+    declare_road_closed,
+    declare_scheduler_down,
+    declare_vehicle_lost,
+    end_degradation,
+)
+from controlroom.dispatch.models import (
+    Depot,
+    Plan,
+    PlanStatus,
+    Stop,
+    StopKind,
+    StopStatus,
+    Vehicle,
+    VehicleStatus,
+)
+from controlroom.dispatch.replanning import (
+    Channel,
+    SearchBudget,
+    plan_diff,
+    publish,
+    replan,
+)
+from controlroom.dispatch.snapshot import parcel_key, take_snapshot, vehicle_key
+from controlroom.errors import DispatchError
+from controlroom.journal.models import JournalEvent
+from controlroom.orders.models import Parcel, ParcelStatus
+from controlroom.schema import upgrade_database
+
+OSLO = ZoneInfo("Europe/Oslo")
+DAY = date(2026, 12, 4)
+MID_MORNING = datetime(2026, 12, 4, 10, 30, tzinfo=OSLO).astimezone(UTC)
+REPAIR = SearchBudget(max_solutions=0)
+SEARCH = SearchBudget(max_solutions=40, time_limit=None, seed=3)
+
+
+@dataclass(frozen=True)
+class Morning:
+    engine: Engine
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def played_morning(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo day played to 10:30; the file every test copies."""
+    folder = tmp_path_factory.mktemp("morning")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CONTROLROOM_DATA_DIR", str(folder))
+        engine = create_db_engine(f"sqlite:///{folder / 'day.sqlite3'}")
+        upgrade_database(engine)
+        seed_demo_world(engine, day=DAY)
+        run_simulation(engine, speed=60, fast=True, until=MID_MORNING)
+        engine.dispose()
+    return folder / "day.sqlite3"
+
+
+@pytest.fixture
+def morning(
+    played_morning: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Morning]:
+    monkeypatch.setenv("CONTROLROOM_DATA_DIR", str(tmp_path))
+    target = tmp_path / "day.sqlite3"
+    shutil.copy(played_morning, target)
+    engine = create_db_engine(f"sqlite:///{target}")
+    yield Morning(engine, tmp_path)
+    engine.dispose()
+
+
+def busiest_van(session: Session) -> Vehicle:
+    """The van with the most parcels on board at 10:30."""
+    snapshot = take_snapshot(session, at=MID_MORNING, zone=OSLO)
+    best = max(snapshot.problem.vehicles, key=lambda v: (len(v.on_board), v.id))
+    return snapshot.vehicles[best.id]
+
+
+def draft(session: Session, budget: SearchBudget = REPAIR) -> Plan:
+    return replan(
+        session,
+        at=MID_MORNING,
+        zone=OSLO,
+        actor="dispatcher",
+        reason="test",
+        budget=budget,
+    )
+
+
+def test_a_lost_vans_parcels_are_collected_where_it_stopped(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        van = busiest_van(session)
+        carried = {
+            p.id
+            for p in take_snapshot(session, at=MID_MORNING, zone=OSLO)
+            .problem.vehicle(vehicle_key(van.id))
+            .on_board  # type: ignore[union-attr]
+        }
+        declare_vehicle_lost(session, vehicle=van, at=MID_MORNING, actor="dispatcher")
+
+        snapshot = take_snapshot(session, at=MID_MORNING, zone=OSLO)
+
+        assert snapshot.problem.vehicle(vehicle_key(van.id)) is None
+        assert carried and carried <= snapshot.transfers
+        for key in carried:
+            shipment = snapshot.problem.shipment(key)
+            assert shipment is not None
+            assert shipment.pickup.location_id == f"lost:{van.id}"
+            assert snapshot.places[f"lost:{van.id}"] == (van.lat, van.lon)
+
+
+def test_a_breakdown_with_a_spare_van_moves_only_the_lost_vans_stops(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        van = busiest_van(session)
+        declare_vehicle_lost(session, vehicle=van, at=MID_MORNING, actor="dispatcher")
+
+        new = draft(session, SEARCH)
+        diff = plan_diff(session, draft=new)
+
+        assert diff.moved
+        assert {change.before for change in diff.moved} == {van.plate}
+        assert not diff.newly_unserved
+        transfers = [
+            s for r in new.routes for s in r.stops if s.kind is StopKind.TRANSFER
+        ]
+        assert transfers and all(
+            (s.lat, s.lon) == (van.lat, van.lon) for s in transfers
+        )
+
+
+def test_a_replan_is_a_new_draft_version_that_supersedes_the_last_draft(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        published = session.scalar(
+            select(Plan).where(Plan.status == PlanStatus.PUBLISHED)
+        )
+        assert published is not None
+        first = draft(session)
+        second = draft(session)
+
+        assert first.status is PlanStatus.SUPERSEDED
+        assert second.status is PlanStatus.DRAFT
+        assert second.version == first.version + 1
+        assert second.base_version == published.version
+        event = session.scalars(
+            select(JournalEvent)
+            .where(JournalEvent.kind == "PlanCreated")
+            .order_by(JournalEvent.seq.desc())
+        ).first()
+        assert event is not None
+        assert event.subject == f"plan:{second.version}"
+
+
+def test_every_van_gets_a_route_in_a_new_plan_even_when_idle(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        vans = session.scalar(select(func.count()).select_from(Vehicle))
+
+        new = draft(session)
+
+        assert len(new.routes) == vans
+
+
+def test_a_closed_area_leaves_its_parcels_unserved_with_that_reason(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        waiting = session.scalars(
+            select(Parcel).where(Parcel.status == ParcelStatus.ORDERED)
+        ).first()
+        assert waiting is not None
+        code = waiting.recipient.postcode
+        declare_area_closed(
+            session, postcodes=[code], at=MID_MORNING, actor="dispatcher"
+        )
+
+        new = draft(session, SEARCH)
+
+        reasons = {u.parcel_id: u.reason for u in new.unserved}
+        assert reasons[waiting.id] == "area_closed"
+        served = {s.parcel_id for r in new.routes for s in r.stops}
+        assert waiting.id not in served
+
+
+def test_a_lost_depot_sends_its_vans_to_the_fallback(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        home, reserve = session.scalars(select(Depot).order_by(Depot.id)).all()
+        declare_depot_lost(
+            session, depot=home, fallback=reserve, at=MID_MORNING, actor="dispatcher"
+        )
+
+        snapshot = take_snapshot(session, at=MID_MORNING, zone=OSLO)
+        new = draft(session, SEARCH)
+
+        assert {v.end_depot_id for v in snapshot.problem.vehicles} == {
+            f"depot:{reserve.id}"
+        }
+        assert new.status is PlanStatus.DRAFT
+
+
+def test_a_road_closure_between_two_areas_closes_both_directions(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        parcels = session.scalars(
+            select(Parcel).where(Parcel.status == ParcelStatus.ORDERED)
+        ).all()
+        first = parcels[0].sender.postcode
+        second = next(
+            p.recipient.postcode for p in parcels if p.recipient.postcode != first
+        )
+        declare_road_closed(
+            session, between=(first, second), at=MID_MORNING, actor="dispatcher"
+        )
+
+        problem = take_snapshot(session, at=MID_MORNING, zone=OSLO).problem
+
+        assert problem.closed_roads
+        assert all((b, a) in problem.closed_roads for a, b in problem.closed_roads)
+
+
+def test_orders_that_arrive_while_the_scheduler_is_down_wait_for_a_replan(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        declare_scheduler_down(
+            session, since=MID_MORNING, at=MID_MORNING, actor="dispatcher"
+        )
+    later = MID_MORNING + timedelta(hours=2)
+    run_simulation(morning.engine, speed=60, fast=True, until=later)
+
+    with Session(morning.engine) as session, session.begin():
+        in_plan = select(Stop.parcel_id).where(Stop.status == StopStatus.PLANNED)
+        backlog = session.scalars(
+            select(Parcel.id).where(
+                Parcel.status == ParcelStatus.ORDERED,
+                Parcel.ordered_at > MID_MORNING,
+                Parcel.id.not_in(in_plan),
+            )
+        ).all()
+        new = replan(
+            session,
+            at=later,
+            zone=OSLO,
+            actor="dispatcher",
+            reason="scheduler back",
+            budget=SEARCH,
+        )
+        diff = plan_diff(session, draft=new)
+
+        assert backlog
+        planned = {c.parcel_id for c in diff.newly_planned}
+        unserved = {u.parcel_id for u in new.unserved}
+        assert set(backlog) <= planned | unserved
+        assert set(backlog) & planned
+
+
+def test_while_the_driver_app_is_down_a_plan_goes_out_by_sms_and_print(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        declare_driver_app_down(session, at=MID_MORNING, actor="dispatcher")
+        new = draft(session)
+
+        with pytest.raises(DispatchError, match="driver app is declared down"):
+            publish(
+                session,
+                draft=new,
+                at=MID_MORNING,
+                zone=OSLO,
+                actor="dispatcher",
+                channels=[Channel.APP],
+            )
+        done = publish(session, draft=new, at=MID_MORNING, zone=OSLO, actor="lead")
+
+        assert done.channels == (Channel.SMS, Channel.PRINT)
+        assert new.status is PlanStatus.PUBLISHED
+
+
+def test_publishing_brings_a_reviewed_draft_up_to_date(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        van = busiest_van(session)
+        declare_vehicle_lost(session, vehicle=van, at=MID_MORNING, actor="dispatcher")
+        new = draft(session)
+        version = new.version
+    later = MID_MORNING + timedelta(minutes=45)
+    run_simulation(morning.engine, speed=60, fast=True, until=later)
+
+    with Session(morning.engine) as session, session.begin():
+        reviewed = session.scalars(select(Plan).where(Plan.version == version)).one()
+        done = publish(session, draft=reviewed, at=later, zone=OSLO, actor="dispatcher")
+
+        assert done.brought_up_to_date
+        stops = [s for r in reviewed.routes for s in r.stops]
+        collected = {
+            s.parcel_id
+            for s in stops
+            if s.kind is StopKind.PICKUP
+            and session.get(Parcel, s.parcel_id).status  # type: ignore[union-attr]
+            is not ParcelStatus.ORDERED
+        }
+        assert not collected
+
+
+def test_after_a_breakdown_and_a_published_replan_no_parcel_is_stranded(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        van = busiest_van(session)
+        van_id = van.id
+        declare_vehicle_lost(session, vehicle=van, at=MID_MORNING, actor="dispatcher")
+        new = draft(session)
+        publish(session, draft=new, at=MID_MORNING, zone=OSLO, actor="dispatcher")
+
+    run_simulation(morning.engine, speed=60, fast=True)
+
+    with Session(morning.engine) as session:
+        on_board = session.scalars(
+            select(Parcel.code).where(Parcel.status == ParcelStatus.PICKED_UP)
+        ).all()
+        published = session.scalars(
+            select(Stop.parcel_id).where(Stop.status == StopStatus.PLANNED)
+        ).all()
+        waiting = session.scalars(
+            select(Parcel.id).where(Parcel.status == ParcelStatus.ORDERED)
+        ).all()
+        assert on_board == []
+        # What is still waiting arrived for the lost van's old route after the
+        # re-plan: the dispatchers' backlog, not a stop of the published plan.
+        assert not set(waiting) & set(published)
+        lost = session.get(Vehicle, van_id)
+        assert lost is not None and lost.status is VehicleStatus.LOST
+
+
+def test_declaring_a_van_lost_twice_is_refused(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        van = busiest_van(session)
+        declare_vehicle_lost(session, vehicle=van, at=MID_MORNING, actor="dispatcher")
+
+        with pytest.raises(DispatchError, match="already declared lost"):
+            declare_vehicle_lost(
+                session, vehicle=van, at=MID_MORNING, actor="dispatcher"
+            )
+
+
+def test_ending_a_vans_loss_brings_it_back(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        van = busiest_van(session)
+        declared = declare_vehicle_lost(
+            session, vehicle=van, at=MID_MORNING, actor="dispatcher"
+        )
+
+        end_degradation(
+            session, degradation=declared, at=MID_MORNING, actor="dispatcher"
+        )
+
+        assert van.status is VehicleStatus.AVAILABLE
+        assert active_degradations(session) == []
+
+
+@pytest.mark.parametrize(
+    ("postcodes", "message"),
+    [
+        (["12"], "is not a postcode"),
+        (["9999"], "No sender or recipient has postcode 9999"),
+        ([], "at least one postcode"),
+    ],
+)
+def test_a_bad_area_is_refused_with_a_clear_message(
+    morning: Morning, postcodes: list[str], message: str
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        with pytest.raises(DispatchError, match=message):
+            declare_area_closed(
+                session, postcodes=postcodes, at=MID_MORNING, actor="dispatcher"
+            )
+        assert active_degradations(session) == []
+
+
+def test_a_replan_without_a_reason_is_refused(morning: Morning) -> None:
+    with (
+        Session(morning.engine) as session,
+        session.begin(),
+        pytest.raises(DispatchError, match="Say why"),
+    ):
+        replan(session, at=MID_MORNING, zone=OSLO, actor="d", reason="  ")
+
+
+def test_a_parcel_on_board_keeps_its_van(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        snapshot = take_snapshot(session, at=MID_MORNING, zone=OSLO)
+        carriers = {
+            parcel.id: vehicle.id
+            for vehicle in snapshot.problem.vehicles
+            for parcel in vehicle.on_board
+        }
+
+        new = draft(session, SEARCH)
+
+        delivered_by = {
+            parcel_key(s.parcel_id): vehicle_key(r.vehicle_id)
+            for r in new.routes
+            for s in r.stops
+            if s.kind is StopKind.DELIVERY
+        }
+        assert carriers
+        assert all(delivered_by[p] == v for p, v in carriers.items())
