@@ -82,6 +82,16 @@ SCREENS: tuple[Screen, ...] = (
         EVERY_ROLE,
     ),
     Screen(
+        "dispatch",
+        "Dispatch",
+        "pages/dispatch.py",
+        "routes",
+        ":material/local_shipping:",
+        "Live operations",
+        # Analysts study pseudonymised data; routes name package codes.
+        frozenset({Role.MANAGEMENT, Role.DISPATCHER, Role.OPS}),
+    ),
+    Screen(
         "journal",
         "Journal",
         "pages/journal.py",

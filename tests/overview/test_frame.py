@@ -27,9 +27,9 @@ from tests.overview.small_day import PASSWORD, SmallDay
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.MANAGEMENT, ["overview", "health", "journal"]),
-        (Role.DISPATCHER, ["overview", "health"]),
-        (Role.OPS, ["overview", "health", "journal"]),
+        (Role.MANAGEMENT, ["overview", "health", "dispatch", "journal"]),
+        (Role.DISPATCHER, ["overview", "health", "dispatch"]),
+        (Role.OPS, ["overview", "health", "dispatch", "journal"]),
         (Role.ANALYST, ["overview", "health"]),
     ],
 )
