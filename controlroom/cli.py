@@ -10,13 +10,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from controlroom.config import Settings, load_settings
 from controlroom.db import create_db_engine, describe_url
-from controlroom.errors import ControlRoomError
+from controlroom.errors import ControlRoomError, DispatchError
 from controlroom.schema import check_database, open_checked_database, upgrade_database
 
 app = typer.Typer(
@@ -32,6 +32,10 @@ demo_app = typer.Typer(help="The seeded demo world.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(journal_app, name="journal")
 app.add_typer(demo_app, name="demo")
+fleet_app = typer.Typer(
+    help="The fleet's shift and travel speed.", no_args_is_help=True
+)
+app.add_typer(fleet_app, name="fleet")
 
 # soft_wrap: an error stays one line and a printed head hash stays whole,
 # whatever the terminal width.
@@ -180,6 +184,65 @@ def _parse_wall_time(text: str) -> time:
         raise ControlRoomError(
             f"--until must be a time of day like 12:30, not {text!r}."
         ) from None
+
+
+@fleet_app.command("set")
+def fleet_set(
+    speed_kmh: Annotated[
+        float, typer.Option(help="Vans' average speed across town, stops excluded.")
+    ],
+    shift: Annotated[str, typer.Option(help="Local shift hours, e.g. 07:00-17:00.")],
+    latitude: Annotated[
+        float | None,
+        typer.Option(help="The city's latitude; defaults to the depots' mean."),
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Set the shift and the travel speed the planner uses."""
+    from controlroom.clock import operating_now
+    from controlroom.dispatch.fleet import parse_shift, set_fleet_settings
+    from controlroom.dispatch.models import Depot
+    from controlroom.dispatch.travel import TravelModel
+
+    hours = parse_shift(shift)
+    TravelModel.for_speed(speed_kmh, latitude=latitude or 0.0)  # refuse a bad speed
+    engine = _engine(database_url)
+    with Session(engine) as session, session.begin():
+        if latitude is None:
+            lats = [d.lat for d in session.scalars(select(Depot))]
+            if not lats:
+                raise DispatchError(
+                    "No depot is registered yet; give the city's --latitude."
+                )
+            latitude = sum(lats) / len(lats)
+        travel = TravelModel.for_speed(speed_kmh, latitude=latitude)
+        set_fleet_settings(
+            session,
+            travel=travel,
+            shift=hours,
+            at=operating_now(session),
+            actor="cli",
+        )
+    console.print(
+        f"[green]Fleet settings saved[/green]: {speed_kmh:g} km/h near latitude "
+        f"{latitude:.3f}, shift {shift}"
+    )
+
+
+@fleet_app.command("show")
+def fleet_show(database_url: DatabaseOption = None) -> None:
+    """Print the shift and the travel model."""
+    from controlroom.dispatch.fleet import fleet_settings, shift_hours
+
+    engine = _engine(database_url)
+    with Session(engine) as session:
+        settings = fleet_settings(session)
+        start, end = shift_hours(settings)
+        console.print(
+            f"Shift {start:%H:%M}-{end:%H:%M}; "
+            f"{settings.minutes_per_degree_lat:.1f} min per degree of latitude, "
+            f"{settings.minutes_per_degree_lon:.1f} per degree of longitude"
+        )
 
 
 def run(args: Sequence[str] | None = None) -> None:

@@ -225,3 +225,40 @@ def test_the_installed_command_reports_an_error_without_a_traceback(
     assert "Traceback" not in finished.stderr
     assert finished.stderr.startswith("Error: The database file")
     assert finished.stderr.count("\n") == 1
+
+
+def test_fleet_settings_are_set_and_shown(invoke: Invoke, sqlite_url: str) -> None:
+    invoke("db", "upgrade", "--database-url", sqlite_url)
+
+    saved = invoke(
+        "fleet", "set", "--speed-kmh", "12", "--shift", "07:00-17:30",
+        "--latitude", "59.9", "--database-url", sqlite_url,
+    )  # fmt: skip
+    shown = invoke("fleet", "show", "--database-url", sqlite_url)
+
+    assert (saved.code, shown.code) == (0, 0)
+    # 110.57 km per degree of latitude at 12 km/h is 552.85 minutes.
+    assert "Shift 07:00-17:30; 552.8 min per degree of latitude" in shown.out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("--speed-kmh", "0", "--shift", "07:00-17:00"), "positive number of km/h"),
+        (("--speed-kmh", "12", "--shift", "17:00-07:00"), "must end after it starts"),
+        (("--speed-kmh", "12", "--shift", "7-17"), "is not a time like 07:00"),
+        (("--speed-kmh", "12", "--shift", "07:00"), "written as start-end"),
+        (("--speed-kmh", "12", "--shift", "07:00-17:00"), "give the city's --latitude"),
+    ],
+)
+def test_bad_fleet_settings_get_one_clear_line(
+    invoke: Invoke, sqlite_url: str, arguments: tuple[str, ...], message: str
+) -> None:
+    invoke("db", "upgrade", "--database-url", sqlite_url)
+
+    outcome = invoke("fleet", "set", *arguments, "--database-url", sqlite_url)
+
+    assert_one_line_error(outcome, message)
+    assert_one_line_error(
+        invoke("fleet", "show", "--database-url", sqlite_url), "no shift hours"
+    )
