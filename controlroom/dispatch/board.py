@@ -157,7 +157,9 @@ def dispatch_board(engine: Engine) -> DispatchBoard:
         }
         published = plans.get(PlanStatus.PUBLISHED)
         draft = plans.get(PlanStatus.DRAFT)
-        codes = dict(session.execute(select(Parcel.id, Parcel.code)).tuples().all())
+        codes = {
+            pid: code for pid, code in session.execute(select(Parcel.id, Parcel.code))
+        }
         planned = select(Stop.parcel_id).where(
             Stop.status == StopStatus.PLANNED,
             Stop.route_id.in_(
@@ -176,7 +178,7 @@ def dispatch_board(engine: Engine) -> DispatchBoard:
                     Parcel.id.not_in(planned),
                 )
                 .order_by(Parcel.ordered_at)
-            ).tuples()
+            )
         )
         fleet = list(session.scalars(select(Vehicle).order_by(Vehicle.plate)))
         vans = tuple(

@@ -1,25 +1,14 @@
-"""Re-planning the live demo day: declare, re-plan, review the diff, publish.
-
-One lc101 demo day is seeded and played to 10:30 once; every test works on
-its own copy of that database file.
-"""
+"""Re-planning the live demo day: declare, re-plan, review the diff, publish."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controlroom.db import create_db_engine
 from controlroom.demo.simulator import run_simulation
-from controlroom.demo.world import seed_demo_world
 from controlroom.dispatch.degradations import (
     active_degradations,
     declare_area_closed,
@@ -51,45 +40,10 @@ from controlroom.dispatch.snapshot import parcel_key, take_snapshot, vehicle_key
 from controlroom.errors import DispatchError
 from controlroom.journal.models import JournalEvent
 from controlroom.orders.models import Parcel, ParcelStatus
-from controlroom.schema import upgrade_database
+from tests.dispatch.conftest import MID_MORNING, OSLO, Morning
 
-OSLO = ZoneInfo("Europe/Oslo")
-DAY = date(2026, 12, 4)
-MID_MORNING = datetime(2026, 12, 4, 10, 30, tzinfo=OSLO).astimezone(UTC)
 REPAIR = SearchBudget(max_solutions=0)
 SEARCH = SearchBudget(max_solutions=40, time_limit=None, seed=3)
-
-
-@dataclass(frozen=True)
-class Morning:
-    engine: Engine
-    folder: Path
-
-
-@pytest.fixture(scope="module")
-def played_morning(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo day played to 10:30; the file every test copies."""
-    folder = tmp_path_factory.mktemp("morning")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONTROLROOM_DATA_DIR", str(folder))
-        engine = create_db_engine(f"sqlite:///{folder / 'day.sqlite3'}")
-        upgrade_database(engine)
-        seed_demo_world(engine, day=DAY)
-        run_simulation(engine, speed=60, fast=True, until=MID_MORNING)
-        engine.dispose()
-    return folder / "day.sqlite3"
-
-
-@pytest.fixture
-def morning(
-    played_morning: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Morning]:
-    monkeypatch.setenv("CONTROLROOM_DATA_DIR", str(tmp_path))
-    target = tmp_path / "day.sqlite3"
-    shutil.copy(played_morning, target)
-    engine = create_db_engine(f"sqlite:///{target}")
-    yield Morning(engine, tmp_path)
-    engine.dispose()
 
 
 def busiest_van(session: Session) -> Vehicle:
