@@ -4,17 +4,14 @@ A published plan reaches each driver as a few SMS texts and as printed A4
 sheets. Nothing here touches the database: the caller builds the frozen
 inputs and sends or prints what comes back.
 
-The SMS alphabet is the GSM 7-bit default alphabet of 3GPP TS 23.038
-(formerly GSM 03.38), clause 6.2.1, with its extension table (6.2.1.1),
-whose characters are sent behind an escape and so cost two septets. One
-segment holds 160 septets (TS 23.038 clause 6.1.2.1.1); every text here is
-a single segment, so no text depends on another arriving first.
+Every SMS text is a single segment of the GSM 7-bit alphabet
+(``controlroom.messaging.gsm``), so no text depends on another arriving
+first.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -23,25 +20,14 @@ from fpdf import FPDF, FontFace
 
 from controlroom.dispatch.models import StopKind
 from controlroom.errors import DispatchError
-
-SMS_SEPTETS = 160
-
-# TS 23.038 table 6.2.1, read row by row from code 0x00; the escape at
-# 0x1B is not a character of its own and is left out of the set.
-_GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+from controlroom.messaging.gsm import (
+    SEGMENT_SEPTETS,
+    gsm_equivalent,
+    gsm_septets,
+    replace_outside,
 )
-_GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 
-# Typography a phone keyboard or a word processor puts into addresses and
-# notes, spelled with plain characters both alphabets have.
-_TYPOGRAPHIC = {
-    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
-    "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
-    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
-    "…": "...", "•": "*", "·": "-",
-}  # fmt: skip
+SMS_SEPTETS = SEGMENT_SEPTETS
 
 _LEGEND = "\nP=pickup D=delivery T=transfer"
 
@@ -81,61 +67,6 @@ class DriverManifest:
     start: str
     end_depot: str
     stops: tuple[ManifestStop, ...]
-
-
-def _replace_outside(text: str, allowed: Callable[[str], bool]) -> str:
-    """Spell ``text`` with allowed characters only, one substitute per char."""
-    spelled = []
-    for char in text:
-        if allowed(char):
-            spelled.append(char)
-        elif char in _TYPOGRAPHIC:
-            spelled.append(_TYPOGRAPHIC[char])
-        elif char.isspace():
-            spelled.append(" ")
-        else:
-            # Letters with accents the alphabet lacks lose the accent
-            # (á -> a, ł stays unknown); anything else shows as "?" so the
-            # reader sees that something was there.
-            base = "".join(
-                part
-                for part in unicodedata.normalize("NFKD", char)
-                if not unicodedata.combining(part)
-            )
-            fits = bool(base) and all(allowed(part) for part in base)
-            spelled.append(base if fits else "?")
-    return "".join(spelled)
-
-
-def gsm_septets(text: str) -> int:
-    """Count the septets ``text`` takes in the GSM 7-bit default alphabet.
-
-    Raises
-    ------
-    ValueError
-        If a character is in neither the basic set nor the extension table;
-        the message names the first one and its position.
-    """
-    septets = 0
-    for position, char in enumerate(text):
-        if char in _GSM_BASIC:
-            septets += 1
-        elif char in _GSM_EXTENSION:
-            septets += 2
-        else:
-            raise ValueError(
-                f"{char!r} (U+{ord(char):04X}) at position {position} is not in "
-                "the GSM 7-bit alphabet; pass the text through gsm_equivalent first."
-            )
-    return septets
-
-
-def gsm_equivalent(text: str) -> str:
-    """Return ``text`` spelled in the GSM 7-bit alphabet, one line long."""
-    one_line = " ".join(text.split())
-    return _replace_outside(
-        one_line, lambda char: char in _GSM_BASIC or char in _GSM_EXTENSION
-    )
 
 
 def _shorten(text: str, septets: int) -> str:
@@ -262,7 +193,7 @@ _SHRED_NOTICE = (
 
 def _latin1(text: str) -> str:
     spelled = "".join(_PDF_SUBSTITUTES.get(char, char) for char in text)
-    return _replace_outside(spelled, lambda char: char <= "ÿ" and char.isprintable())
+    return replace_outside(spelled, lambda char: char <= "ÿ" and char.isprintable())
 
 
 class _ManifestSheets(FPDF):

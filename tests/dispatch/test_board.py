@@ -16,11 +16,12 @@ from controlroom.dispatch.board import (
     publish_now,
     replan_now,
 )
-from controlroom.dispatch.manifest import gsm_septets, sms_manifest
+from controlroom.dispatch.manifest import sms_manifest
 from controlroom.dispatch.models import DegradationKind, Plan, PlanStatus
 from controlroom.dispatch.replanning import Channel, SearchBudget
 from controlroom.errors import DispatchError, PermissionDenied
 from controlroom.journal.models import JournalEvent
+from controlroom.messaging.gsm import gsm_septets
 from controlroom.session_frame import SignedInUser
 from tests.dispatch.conftest import Morning
 

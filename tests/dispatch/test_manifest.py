@@ -15,13 +15,12 @@ from pypdf import PdfReader
 from controlroom.dispatch.manifest import (
     DriverManifest,
     ManifestStop,
-    gsm_equivalent,
-    gsm_septets,
     pdf_manifest,
     sms_manifest,
 )
 from controlroom.dispatch.models import StopKind
 from controlroom.errors import DispatchError
+from controlroom.messaging.gsm import gsm_equivalent, gsm_septets
 from controlroom.orders.codes import ALPHABET, CHECK_MODULUS, format_code, parse_code
 from tests.conftest import DAY
 

@@ -1,0 +1,1 @@
+"""Messages to drivers and customers: the SMS alphabet and its costs."""
