@@ -280,7 +280,10 @@ def change_tables(frame: Frame, board: DispatchBoard, diff: PlanDiff) -> None:
         {
             "Parcel": code(c.parcel_id, "?"),
             "Do": KIND_WORDS[c.kind.value],
-            "From van": c.before or "(not planned)",
+            "From van": c.before
+            or (
+                "(collect from the lost van)" if c.kind.value == "transfer" else "(new)"
+            ),
             "To van": c.after or "",
             "ETA before": hhmm(c.eta_before, frame.zone),
             "ETA now": hhmm(c.eta_after, frame.zone),
