@@ -207,8 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--budgets",
-        default="2",
-        help="comma-separated seconds per engine and instance (default: 2)",
+        nargs="+",
+        default=["2"],
+        help="seconds per engine and instance, e.g. 1 2 10 or 1,2,10 (default: 2)",
     )
     parser.add_argument(
         "--peers", action="store_true", help="also run bare PyVRP and bare VROOM"
@@ -221,10 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     instances = [name.strip() for name in args.instances.split(",") if name.strip()]
+    words = [b for item in args.budgets for b in item.split(",") if b.strip()]
     try:
-        budgets = [float(b) for b in args.budgets.split(",") if b.strip()]
+        budgets = [float(b) for b in words]
     except ValueError:
-        parser.error(f"--budgets takes seconds like 1,2,10, not {args.budgets!r}")
+        parser.error(f"--budgets takes seconds like 1 2 10, not {args.budgets!r}")
     if not budgets or any(not 0 < b < 3600 for b in budgets):
         parser.error("every budget must be more than 0 and under 3600 seconds")
     try:

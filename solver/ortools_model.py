@@ -59,7 +59,9 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from time import monotonic
 
+import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from solver.errors import NoPlanFoundError
@@ -111,6 +113,7 @@ def solve(
     time_limit: float | None,
     warm_routes: Mapping[str, Sequence[Visit]] | None,
     left_out: frozenset[str] = frozenset(),
+    initial_routes: Mapping[str, Sequence[Visit]] | None = None,
 ) -> SearchResult:
     """Route ``shipments`` (and every on-board parcel) with OR-Tools.
 
@@ -126,18 +129,26 @@ def solve(
     max_solutions
         Stop after this many solutions (OR-Tools ``solution_limit``).
     time_limit
-        Seconds, as a safety net for interactive use; tests leave it None.
+        Seconds for the whole call, model building included; the search
+        returns the best plan found when they run out. Tests leave it None.
     warm_routes
-        A previous plan's visits per vehicle id, to start the search from.
+        A previous plan's visits per vehicle id: moving a shipment off the
+        vehicle it had there costs a penalty, and the search starts from
+        it unless ``initial_routes`` are given.
     left_out
         Ids of on-board parcels our checks proved undeliverable; they stay
         out of the model.
+    initial_routes
+        Visits per vehicle id to start the search from instead of
+        ``warm_routes`` or a first-solution heuristic (e.g. the warm start
+        repaired, so the search begins with every shipment placed).
 
     Raises
     ------
     NoPlanFoundError
         If OR-Tools finds no assignment at all.
     """
+    began = monotonic()
     order = list(shipments)
     random.Random(seed).shuffle(order)
     vehicles = problem.vehicles
@@ -186,24 +197,28 @@ def solve(
     horizon = max((floor_tick(v.shift_end) for v in vehicles), default=0)
     # A closed road with no detour: longer than any shift, so never driven.
     blocked = horizon + 1
-    ids = [loc.id for loc in problem.locations]
-    travel = [[problem.travel(a, b) for b in ids] for a in ids]
-    cost = [
-        [round(t * SCALE) if math.isfinite(t) else blocked for t in row]
-        for row in travel
-    ]
-    ticks = [[_up(t) if math.isfinite(t) else blocked for t in row] for row in travel]
-    where = [n.location for n in nodes]
+    where = np.array([n.location for n in nodes], dtype=np.intp)
     service = [_up(n.stop.service) if n.stop else 0 for n in nodes]
 
     # Matrices, not Python callbacks: the search evaluates arcs millions of
     # times and a callback into Python costs far more than the search itself.
-    arc_costs = [[cost[a][b] for b in where] for a in where]
-    transit = [[service[i] + ticks[a][b] for b in where] for i, a in enumerate(where)]
-    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(arc_costs))
-
+    # They are built with numpy: a 1,000-shipment day has 2,000 stops and
+    # millions of arcs, too many for a loop in Python.
+    travel = problem.travel_array()[np.ix_(where, where)]
+    finite = np.isfinite(travel)
+    scaled = np.where(finite, travel, 0.0) * SCALE
+    arc_costs = np.where(finite, np.rint(scaled), blocked).astype(np.int64)
+    ticks = np.where(finite, np.ceil(scaled - 1e-6), blocked).astype(np.int64)
+    transit = ticks + np.array(service, dtype=np.int64)[:, None]
+    routing.SetArcCostEvaluatorOfAllVehicles(
+        routing.RegisterTransitMatrix(arc_costs.tolist())
+    )
     routing.AddDimension(
-        routing.RegisterTransitMatrix(transit), horizon, horizon, False, "time"
+        routing.RegisterTransitMatrix(transit.tolist()),
+        horizon,
+        horizon,
+        False,
+        "time",
     )
     time = routing.GetDimensionOrDie("time")
     routing.AddDimensionWithVehicleCapacity(
@@ -290,20 +305,29 @@ def solve(
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
     parameters.solution_limit = max_solutions
-    if time_limit is not None:
-        parameters.time_limit.FromMilliseconds(max(1, round(time_limit * 1000)))
+
+    def limit_search() -> None:
+        # The caller's seconds count from the call: building and closing
+        # the model (a second or more for a 1,000-shipment day) use them.
+        if time_limit is not None:
+            left = max(time_limit - (monotonic() - began), 0.001)
+            parameters.time_limit.FromMilliseconds(max(1, round(left * 1000)))
+
+    limit_search()
 
     solution = None
     warm_started = False
-    if warm_routes:
+    start_routes = initial_routes if initial_routes is not None else warm_routes
+    if start_routes:
         routing.CloseModelWithParameters(parameters)
         initial = routing.ReadAssignmentFromRoutes(
-            _warm_indices(vehicles, warm_routes, index_of), True
+            _warm_indices(vehicles, start_routes, index_of), True
         )
         if initial is None:
             logger.info("warm_start=rejected reason=infeasible_or_incomplete")
         else:
             warm_started = True
+            limit_search()
             solution = routing.SolveFromAssignmentWithParameters(initial, parameters)
     if solution is None:
         solution = routing.SolveWithParameters(parameters)
@@ -312,6 +336,13 @@ def solve(
             "OR-Tools found no plan; check that every vehicle can reach its "
             "end depot within its shift"
         )
+    logger.info(
+        "ortools_solve nodes=%s vehicles=%s seconds=%.2f warm_started=%s",
+        len(nodes),
+        count,
+        monotonic() - began,
+        warm_started,
+    )
 
     routes: dict[str, list[Visit]] = {}
     served: set[str] = set()
@@ -420,13 +451,15 @@ def _add_move_penalty(
     if not was_on or not shipments:
         return
     size = routing.Size() + routing.vehicles()
+    # Unary transit vectors are indexed by node, not by routing index.
+    owner = np.full(size, "", dtype=object)
+    for index, previous in was_on.items():
+        owner[manager.IndexToNode(index)] = previous
+    tracked = owner != ""
     transits = []
     for vehicle in vehicles:
-        # Unary transit vectors are indexed by node, not by routing index.
-        moved = [0] * size
-        for index, previous in was_on.items():
-            moved[manager.IndexToNode(index)] = int(previous != vehicle.id)
-        transits.append(routing.RegisterUnaryTransitVector(moved))
+        moved = (tracked & (owner != vehicle.id)).astype(np.int64)
+        transits.append(routing.RegisterUnaryTransitVector(moved.tolist()))
     routing.AddDimensionWithVehicleTransits(transits, 0, size, True, "moved")
     routing.GetDimensionOrDie("moved").SetSpanCostCoefficientForAllVehicles(move_cost)
 

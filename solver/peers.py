@@ -16,6 +16,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from solver.plan import Plan, Unserved, UnservedReason, schedule_route
 from solver.problem import (
     Depot,
@@ -186,10 +188,11 @@ def matrices(problem: Problem) -> tuple[list[list[int]], list[list[int]]]:
 
     Distance rounds to nearest (it is only the objective); duration rounds up.
     """
-    ids = [location.id for location in problem.locations]
-    travel = [[problem.travel(a, b) for b in ids] for a in ids]
-    distance = [[round(t * SCALE) for t in row] for row in travel]
-    duration = [[ticks_up(t) for t in row] for row in travel]
+    # numpy rounds half to even like ``round`` and ceils like ``ticks_up``,
+    # so the integers are the same as a loop in Python would give.
+    scaled = problem.travel_array() * SCALE
+    distance = np.rint(scaled).astype(np.int64).tolist()
+    duration = np.ceil(scaled - 1e-6).astype(np.int64).tolist()
     return distance, duration
 
 

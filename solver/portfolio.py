@@ -51,7 +51,7 @@ def _vroom_then_pyvrp(
 ) -> PeerRoutes:
     """VROOM builds a plan fast; PyVRP (another seed) cuts vehicles from it."""
     clock_started = time.monotonic()
-    first = PeerBudget(budget.seed, _share(budget.time_limit, 0.5), 1)
+    first = PeerBudget(budget.seed, _share(budget.time_limit, 0.25), 1)
     routes = vroom_model.solve(problem, shipments, first)
     left = None
     if budget.time_limit is not None:
@@ -66,6 +66,10 @@ DEFAULT_PEERS: tuple[Peer, ...] = (VROOM_THEN_PYVRP, PYVRP)
 # Share of the time limit the peers get (together, when they run one after
 # the other); OR-Tools then polishes the best plan so far in the rest.
 _PEER_SHARE = 0.9
+
+# Racing, the share of the peers' time for the first round; the second
+# round improves the first round's best plan on both cores.
+_FIRST_ROUND = 0.6
 
 
 @dataclass(frozen=True)
@@ -157,11 +161,15 @@ def plan_routes_best(
     in_child = peers[:-1] if racing else ()
     here = peers[-1:] if racing else peers
     share = _PEER_SHARE if racing else _PEER_SHARE / max(len(peers), 1)
-    budget = PeerBudget(seed, _share(time_limit, share), peer_iterations)
+    # Racing, the peers' time is split in two rounds (see the module
+    # docstring); otherwise the first round is all there is.
+    first_share = share * _FIRST_ROUND if racing else share
+    budget = PeerBudget(seed, _share(time_limit, first_share), peer_iterations)
     outcomes: list[tuple[str, PeerRoutes | UnsupportedByPeer | BrokenProcessPool]]
     outcomes = []
     with ExitStack() as stack:
         futures = []
+        pool = None
         if in_child:
             # Forked workers: each peer gets a core of its own for the
             # same seconds; the problem and the routes travel by pickle.
@@ -175,9 +183,13 @@ def plan_routes_best(
         for peer in here:
             outcomes.append((peer.name, _attempt(peer, problem, placeable, budget)))
         outcomes = [(name, _collect(f)) for name, f in futures] + outcomes
-    candidates = [
-        _judge(problem, name, outcome, impossible) for name, outcome in outcomes
-    ]
+        candidates = [
+            _judge(problem, name, outcome, impossible) for name, outcome in outcomes
+        ]
+        first = _best(candidates)
+        if pool is not None and time_limit is not None and first is not None:
+            left = time_limit * share - (time.monotonic() - started)
+            candidates += _second_round(problem, placeable, first, seed, left, pool)
 
     best_peer = _best(candidates)
     warm = best_peer.plan if warm_start_ortools and best_peer is not None else None
@@ -198,6 +210,51 @@ def plan_routes_best(
         len(winner.plan.unserved),
     )
     return PortfolioPlan(winner.plan, winner.engine, tuple(candidates))
+
+
+def _second_round(
+    problem: Problem,
+    shipments: Sequence[Shipment],
+    first: Candidate,
+    seed: int,
+    seconds: float,
+    pool: ProcessPoolExecutor,
+) -> list[Candidate]:
+    """Both cores improve the first round's best plan, each with its own seed."""
+    assert first.plan is not None
+    if seconds <= 0.05:
+        return []
+    start: PeerRoutes = {
+        route.vehicle_id: [(stop.parcel_id, stop.kind) for stop in route.stops]
+        for route in first.plan.routes
+    }
+    name = f"{first.engine}>{pyvrp_model.NAME}"
+    budgets = [PeerBudget(seed + offset, seconds) for offset in (2, 3)]
+    # One core keeps cutting vehicles from the best plan, the other
+    # shortens it as it is: the first round's winner may still have a
+    # vehicle too many, or already the fewest.
+    future = pool.submit(_improve, problem, shipments, budgets[0], start, True)
+    here = _improve(problem, shipments, budgets[1], start, False)
+    impossible = unservable(problem)
+    return [
+        _judge(problem, name, outcome, impossible)
+        for outcome in (_collect(future), here)
+    ]
+
+
+def _improve(
+    problem: Problem,
+    shipments: Sequence[Shipment],
+    budget: PeerBudget,
+    start: PeerRoutes,
+    fewer_vehicles: bool,
+) -> PeerRoutes | UnsupportedByPeer:
+    try:
+        if fewer_vehicles:
+            return pyvrp_model.solve(problem, shipments, budget, start=start)
+        return pyvrp_model.improve(problem, shipments, budget, start)
+    except UnsupportedByPeer as refusal:
+        return refusal
 
 
 def _share(time_limit: float | None, share: float) -> float | None:

@@ -17,6 +17,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
 
 from solver.errors import ProblemDataError, UnknownReferenceError
 
@@ -242,9 +246,15 @@ class Problem:
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
     _shipments: dict[str, Shipment] = field(init=False, repr=False, compare=False)
     _on_board: dict[str, OnBoardParcel] = field(init=False, repr=False, compare=False)
-    _matrix: tuple[tuple[float, ...], ...] = field(
-        init=False, repr=False, compare=False
-    )
+    # Lookups by id: a 1,000-shipment day asks them millions of times.
+    _vehicles: dict[str, Vehicle] = field(init=False, repr=False, compare=False)
+    _depots: dict[str, Depot] = field(init=False, repr=False, compare=False)
+    _carriers: dict[str, Vehicle] = field(init=False, repr=False, compare=False)
+    _owners: dict[str, Vehicle] = field(init=False, repr=False, compare=False)
+    # The travel matrix twice: an array for whole-matrix work (the search
+    # models) and nested lists, whose items Python reads fastest.
+    _array: npt.NDArray[np.float64] = field(init=False, repr=False, compare=False)
+    _matrix: list[list[float]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _unique([loc.id for loc in self.locations], "Problem.locations")
@@ -259,8 +269,27 @@ class Problem:
         object.__setattr__(self, "_shipments", {s.id: s for s in self.shipments})
         on_board = {p.id: p for v in self.vehicles for p in v.on_board}
         object.__setattr__(self, "_on_board", on_board)
+        object.__setattr__(self, "_vehicles", {v.id: v for v in self.vehicles})
+        object.__setattr__(self, "_depots", {d.id: d for d in self.depots})
+        carriers = {p.id: v for v in self.vehicles for p in v.on_board}
+        object.__setattr__(self, "_carriers", carriers)
+        owners: dict[str, Vehicle] = {}
+        for vehicle in self.vehicles:
+            for parcel_id, _ in vehicle.locked_sequence:
+                owners.setdefault(parcel_id, vehicle)
+        object.__setattr__(self, "_owners", owners)
         self._check_references()
-        object.__setattr__(self, "_matrix", self._close_roads(self._build_matrix()))
+        if self.travel_times is None:
+            array, rows = _euclidean(self.locations)
+        else:
+            array, rows = self._given_matrix(), None
+        if self.closed_roads:
+            array, rows = self._close_roads(array), None
+        if rows is None:
+            array.setflags(write=False)
+            rows = array.tolist()
+        object.__setattr__(self, "_array", array)
+        object.__setattr__(self, "_matrix", rows)
 
     def _check_references(self) -> None:
         depot_ids = {depot.id for depot in self.depots}
@@ -326,61 +355,52 @@ class Problem:
                     f"the stop under way delivers {parcel_id}, which is not on board",
                 )
 
-    def _build_matrix(self) -> tuple[tuple[float, ...], ...]:
+    def _given_matrix(self) -> npt.NDArray[np.float64]:
         size = len(self.locations)
-        if self.travel_times is None:
-            return tuple(
-                tuple(math.hypot(a.x - b.x, a.y - b.y) for b in self.locations)
-                for a in self.locations
-            )
+        assert self.travel_times is not None
         _require(
             len(self.travel_times) == size
             and all(len(row) == size for row in self.travel_times),
             "Problem.travel_times",
             f"must be {size} x {size}, one row and column per location",
         )
+        array = np.array(self.travel_times, dtype=np.float64).reshape(size, size)
         _require(
-            all(math.isfinite(t) and t >= 0 for row in self.travel_times for t in row),
+            bool(np.all(np.isfinite(array)) and np.all(array >= 0)),
             "Problem.travel_times",
             "every entry must be a finite, non-negative number",
         )
-        return self.travel_times
+        return array
 
-    def _close_roads(
-        self, matrix: tuple[tuple[float, ...], ...]
-    ) -> tuple[tuple[float, ...], ...]:
+    def _close_roads(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Replace each closed arc by the shortest detour that avoids every one.
 
         Only closed arcs change: every other direct arc is still open and a
         travel matrix is read as direct-arc times. Dijkstra on the dense
-        matrix costs O(n^2) per closed road.
+        matrix, one source per closed road's start, each step relaxing a
+        whole row at once.
         """
-        if not self.closed_roads:
-            return matrix
         closed = {(self._index[a], self._index[b]) for a, b in self.closed_roads}
-        rows = [list(row) for row in matrix]
-        size = len(rows)
+        size = len(matrix)
+        open_arcs = np.ones((size, size), dtype=bool)
+        for a, b in closed:
+            open_arcs[a, b] = False
+        costs = np.where(open_arcs, matrix, np.inf)
+        detours = matrix.copy()
         for source in sorted({a for a, _ in closed}):
-            best = [math.inf] * size
+            best = np.full(size, np.inf)
             best[source] = 0.0
-            done = [False] * size
+            done = np.zeros(size, dtype=bool)
             for _ in range(size):
-                here = min(
-                    (i for i in range(size) if not done[i]),
-                    key=best.__getitem__,
-                    default=None,
-                )
-                if here is None or best[here] == math.inf:
+                here = int(np.argmin(np.where(done, np.inf, best)))
+                if done[here] or best[here] == np.inf:
                     break
                 done[here] = True
-                for there in range(size):
-                    if (here, there) in closed or done[there]:
-                        continue
-                    best[there] = min(best[there], best[here] + matrix[here][there])
+                best = np.minimum(best, best[here] + costs[here])
             for a, b in closed:
                 if a == source:
-                    rows[a][b] = best[b]
-        return tuple(tuple(row) for row in rows)
+                    detours[a, b] = best[b]
+        return detours
 
     def travel(self, from_location: str, to_location: str) -> float:
         """Return the travel time (= distance) between two locations."""
@@ -390,13 +410,23 @@ class Problem:
         """Return the position of ``location_id`` in ``locations``."""
         return self._index[location_id]
 
+    def travel_array(self) -> npt.NDArray[np.float64]:
+        """Return the whole travel matrix (read-only), in location order."""
+        return self._array
+
     def depot(self, depot_id: str) -> Depot:
-        """Return the depot with ``depot_id``."""
-        return next(depot for depot in self.depots if depot.id == depot_id)
+        """Return the depot with ``depot_id``.
+
+        Raises
+        ------
+        KeyError
+            If there is no such depot.
+        """
+        return self._depots[depot_id]
 
     def vehicle(self, vehicle_id: str) -> Vehicle | None:
         """Return the vehicle with ``vehicle_id``, or None if there is none."""
-        return next((v for v in self.vehicles if v.id == vehicle_id), None)
+        return self._vehicles.get(vehicle_id)
 
     def stop_of(self, parcel_id: str, kind: StopKind) -> tuple[Stop, int]:
         """Return the stop of a shipment or on-board parcel and its load change.
@@ -423,10 +453,7 @@ class Problem:
 
     def carrier_of(self, parcel_id: str) -> Vehicle | None:
         """Return the vehicle an on-board parcel is on, or None."""
-        for vehicle in self.vehicles:
-            if any(parcel.id == parcel_id for parcel in vehicle.on_board):
-                return vehicle
-        return None
+        return self._carriers.get(parcel_id)
 
     def end_location(self, vehicle: Vehicle) -> str:
         """Return the location id of the depot ``vehicle`` must end at."""
@@ -434,10 +461,28 @@ class Problem:
 
     def sequence_owner(self, parcel_id: str) -> Vehicle | None:
         """Return the vehicle whose ``locked_sequence`` names ``parcel_id``."""
-        for vehicle in self.vehicles:
-            if any(ref[0] == parcel_id for ref in vehicle.locked_sequence):
-                return vehicle
-        return None
+        return self._owners.get(parcel_id)
+
+
+@lru_cache(maxsize=4)
+def _euclidean(
+    locations: tuple[Location, ...],
+) -> tuple[npt.NDArray[np.float64], list[list[float]]]:
+    """Euclidean distances between ``locations``, shared by equal problems.
+
+    A re-plan builds several problems over the same places (``state_at``,
+    ``without_vehicle``, ...); for a 1,000-shipment day the matrix has four
+    million entries, so it is computed once. On integer coordinates (Li &
+    Lim) ``sqrt(dx*dx + dy*dy)`` is exact before its one rounding, so it
+    equals ``math.hypot`` to the last bit.
+    """
+    xs = np.array([loc.x for loc in locations], dtype=np.float64)
+    ys = np.array([loc.y for loc in locations], dtype=np.float64)
+    dx = xs[:, None] - xs[None, :]
+    dy = ys[:, None] - ys[None, :]
+    array = np.sqrt(dx * dx + dy * dy)
+    array.setflags(write=False)
+    return array, array.tolist()
 
 
 def _unique(ids: Sequence[str], field_name: str) -> None:

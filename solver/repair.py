@@ -36,6 +36,7 @@ class _Route:
     starts: list[float]
     latest: list[float]
     loads: list[int]
+    places: list[str]
 
 
 def _state(problem: Problem, vehicle: Vehicle, visits: list[StopRef]) -> _Route:
@@ -62,7 +63,8 @@ def _state(problem: Problem, vehicle: Vehicle, visits: list[StopRef]) -> _Route:
         )
         latest[i] = bound
         there = stop.location_id
-    return _Route(vehicle, list(visits), stops, changes, starts, latest, loads)
+    places = [stop.location_id for stop in stops]
+    return _Route(vehicle, list(visits), stops, changes, starts, latest, loads, places)
 
 
 def _insertion(
@@ -74,7 +76,7 @@ def _insertion(
     count = len(route.stops)
     end = problem.end_location(vehicle)
     travel = problem.travel
-    locs = [s.location_id for s in route.stops]
+    locs = route.places
     first = 1 if vehicle.under_way else 0
     best: tuple[float, int, int] | None = None
     initial = vehicle.on_board_load
@@ -85,6 +87,9 @@ def _insertion(
             if p
             else vehicle.shift_start
         )
+        if prev_dep > pickup.due:
+            # Departures only grow along a route: no later slot is on time.
+            break
         load_before = route.loads[p - 1] if p else initial
         if load_before + shipment.load > vehicle.capacity:
             continue
@@ -136,6 +141,21 @@ def _insertion(
             if best is None or extra < best[0]:
                 best = (extra, p, q)
     return best
+
+
+def _idle_kind(route: _Route) -> tuple[object, ...] | None:
+    """What makes an empty route's insertions differ, or None if not empty."""
+    vehicle = route.vehicle
+    if route.visits or vehicle.locked_sequence or vehicle.on_board:
+        return None
+    return (
+        vehicle.capacity,
+        vehicle.shift_start,
+        vehicle.shift_end,
+        vehicle.start_location_id,
+        vehicle.end_depot_id,
+        vehicle.breaks,
+    )
 
 
 def repair_plan(problem: Problem, warm_start: Plan) -> Plan | None:
@@ -202,7 +222,15 @@ def repair_plan(problem: Problem, warm_start: Plan) -> Plan | None:
         lock = owner.id if owner is not None else shipment.locked_vehicle_id
         candidates = [vehicles[lock]] if lock in vehicles else problem.vehicles
         best: tuple[float, int, int, str] | None = None
+        tried_idle: set[tuple[object, ...]] = set()
         for vehicle in candidates:
+            idle = _idle_kind(routes[vehicle.id])
+            if idle is not None:
+                # Idle vehicles of one kind offer the same insertions; the
+                # first of them wins a tie anyway, so the rest are skipped.
+                if idle in tried_idle:
+                    continue
+                tried_idle.add(idle)
             found = _insertion(problem, routes[vehicle.id], shipment, opening)
             if found is not None and (best is None or found[0] < best[0]):
                 best = (*found, vehicle.id)

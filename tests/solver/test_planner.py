@@ -20,6 +20,10 @@ from solver import (
     plan_routes,
     validate,
 )
+from solver.degradations import without_vehicle
+from solver.generate import generated_day
+from solver.planner import CONSTRUCT_FROM
+from solver.repair import repair_plan
 from tests.solver.conftest import parcel, street
 
 LC101_BEST_KNOWN = 828.94
@@ -187,3 +191,43 @@ def test_a_warm_start_naming_a_vehicle_that_is_gone_still_plans_everything() -> 
     assert [r.vehicle_id for r in first.routes] == ["van1"]
     assert [r.vehicle_id for r in plan.routes] == ["van2"]
     assert plan.unserved == ()
+
+
+# Large days and time limits: a plan always comes back ------------------------
+
+
+def test_a_re_plan_out_of_time_returns_the_repaired_plan(
+    lilim_lc101: Problem,
+) -> None:
+    day = replace(lilim_lc101, vehicles=lilim_lc101.vehicles[:11])
+    first = plan_routes(day, seed=1, max_solutions=1)
+    lost = first.route_of("v1")
+    assert lost is not None
+    after = without_vehicle(day, "v1", position=lost.stops[0].location_id, at=0)
+
+    # A limit no machine can meet: the search never starts.
+    plan = plan_routes(
+        after, seed=1, max_solutions=SOLUTIONS, time_limit=1e-9, warm_start=first
+    )
+
+    assert plan == repair_plan(after, first)
+    assert plan.unserved == ()
+    assert validate(after, plan) == []
+
+
+def test_a_large_cold_day_starts_from_insertion_and_serves_everything() -> None:
+    day = generated_day(CONSTRUCT_FROM, seed=2)
+
+    plan = plan_routes(day, seed=1, max_solutions=1)
+
+    assert plan.unserved == ()
+    assert validate(day, plan) == []
+
+
+def test_a_large_cold_day_out_of_time_still_returns_a_valid_plan() -> None:
+    day = generated_day(CONSTRUCT_FROM, seed=2)
+
+    plan = plan_routes(day, seed=1, max_solutions=SOLUTIONS, time_limit=1e-9)
+
+    assert plan.unserved == ()
+    assert validate(day, plan) == []

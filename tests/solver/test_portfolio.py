@@ -174,3 +174,26 @@ def test_a_refusal_survives_the_trip_back_from_a_worker_process() -> None:
         "shipment s1 is locked to a vehicle",
         str(refusal),
     )
+
+
+def test_pyvrp_improves_a_plan_without_adding_a_vehicle(lilim_lc101: Problem) -> None:
+    shipments = list(lilim_lc101.shipments)
+    start = vroom_model.solve(lilim_lc101, shipments, PeerBudget(seed=1, iterations=1))
+    used = sum(1 for visits in start.values() if visits)
+
+    improved = pyvrp_model.improve(
+        lilim_lc101, shipments, PeerBudget(seed=1, iterations=200), start
+    )
+
+    served = sum(len(visits) for visits in improved.values()) // 2
+    assert served == len(shipments)
+    assert sum(1 for visits in improved.values() if visits) <= used
+
+
+def test_the_bench_names_the_budget_form_it_takes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        bench.main(["--budgets", "1", "x"])
+
+    assert "--budgets takes seconds like 1 2 10" in capsys.readouterr().err
