@@ -5,8 +5,13 @@ board, re-planning); the peers are stronger searches on the plain
 pickup-and-delivery problem. By default two peers race, one per core:
 PyVRP alone, and VROOM whose plan PyVRP (with another seed) then tries to
 shrink by a vehicle at a time. A peer that cannot model the problem exactly
-refuses (``UnsupportedByPeer``) and is skipped. OR-Tools then starts from
-the best peer plan (``warm_start``) for the rest of the time. Every
+refuses (``UnsupportedByPeer``) and is skipped. Racing, that first round
+takes ``_FIRST_ROUND`` of the peers' time; in a second round both cores
+start from its best plan with new seeds, one still cutting vehicles
+(``pyvrp_model.solve`` with a start), one shortening the routes as they are
+(``pyvrp_model.improve``), so neither spends the rest on a plan that has
+already lost. OR-Tools then starts from the best peer plan
+(``warm_start``) for the rest of the time. Every
 candidate is re-timed and re-checked by ``solver.validate``; a plan the
 validator rejects is discarded, never returned. The winner has the most
 shipments served, then the fewest vehicles, then the shortest distance.
@@ -51,6 +56,9 @@ def _vroom_then_pyvrp(
 ) -> PeerRoutes:
     """VROOM builds a plan fast; PyVRP (another seed) cuts vehicles from it."""
     clock_started = time.monotonic()
+    # A quarter: at its deepest exploration VROOM needs 0.2-1 s on the Li &
+    # Lim panel and stops at its timeout with the best plan so far; PyVRP
+    # makes better use of the rest.
     first = PeerBudget(budget.seed, _share(budget.time_limit, 0.25), 1)
     routes = vroom_model.solve(problem, shipments, first)
     left = None
