@@ -76,9 +76,7 @@ def upgrade() -> None:
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.add_column(sa.Column("base_version", sa.Integer(), nullable=True))
         batch_op.add_column(
-            sa.Column(
-                "engine", sa.String(length=40), nullable=False, server_default=""
-            )
+            sa.Column("engine", sa.String(length=40), nullable=False, server_default="")
         )
         batch_op.add_column(sa.Column("distance_km", sa.Double(), nullable=True))
     with op.batch_alter_table("stops", schema=None) as batch_op:
