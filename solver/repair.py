@@ -158,6 +158,26 @@ def _idle_kind(route: _Route) -> tuple[object, ...] | None:
     )
 
 
+def _deliver_on_board(problem: Problem, route: _Route, parcel_id: str) -> _Route | None:
+    """Insert an on-board parcel's delivery where the route stays on time."""
+    vehicle = route.vehicle
+    first = 1 if vehicle.under_way and route.visits else 0
+    end = problem.end_location(vehicle)
+    for position in range(len(route.visits), first - 1, -1):
+        visits = list(route.visits)
+        visits.insert(position, (parcel_id, StopKind.DELIVERY))
+        state = _state(problem, vehicle, visits)
+        on_time = all(
+            start <= stop.due
+            for start, stop in zip(state.starts, state.stops, strict=True)
+        )
+        last = state.stops[-1]
+        back = state.starts[-1] + last.service + problem.travel(last.location_id, end)
+        if on_time and back <= vehicle.shift_end:
+            return state
+    return None
+
+
 def repair_plan(problem: Problem, warm_start: Plan) -> Plan | None:
     """Keep ``warm_start``'s routes and insert what they lack, without search.
 
@@ -205,14 +225,18 @@ def repair_plan(problem: Problem, warm_start: Plan) -> Plan | None:
     opening = 2 * (math.ceil(longest) + 1)  # the search's vehicle cost
 
     left: list[str] = []
+    stranded: list[str] = []
     for vehicle in problem.vehicles:
         for parcel in vehicle.on_board:
             if parcel.id in placed or parcel.id in impossible:
                 continue
-            route = routes[vehicle.id]
-            # An on-board parcel only needs its delivery: insert it last.
-            route.visits.append((parcel.id, StopKind.DELIVERY))
-            routes[vehicle.id] = _state(problem, vehicle, route.visits)
+            # An on-board parcel only needs its delivery, on its own van:
+            # the first place that keeps the whole route on time.
+            state = _deliver_on_board(problem, routes[vehicle.id], parcel.id)
+            if state is None:
+                stranded.append(parcel.id)
+            else:
+                routes[vehicle.id] = state
     missing = sorted(
         (s for s in problem.shipments if s.id not in placed and s.id not in impossible),
         key=lambda s: (s.promised_at is None, s.promised_at or 0.0, s.id),
@@ -248,14 +272,26 @@ def repair_plan(problem: Problem, warm_start: Plan) -> Plan | None:
         for vid, route in routes.items()
         if route.visits
     ]
-    unserved = list(impossible.values()) + [
-        Unserved(
-            pid,
-            UnservedReason.NO_ROOM_FOUND,
-            "It passes every feasibility check, but no route of the current "
-            "plan had room for it; a full re-plan may still place it.",
-        )
-        for pid in left
-    ]
+    unserved = (
+        list(impossible.values())
+        + [
+            Unserved(
+                pid,
+                UnservedReason.NO_ROOM_FOUND,
+                "It passes every feasibility check, but no route of the current "
+                "plan had room for it; a full re-plan may still place it.",
+            )
+            for pid in left
+        ]
+        + [
+            Unserved(
+                pid,
+                UnservedReason.NO_ROOM_FOUND,
+                "It is on board its van, but no place in that van's route delivers "
+                "it on time; a full re-plan may drop a newer order to make room.",
+            )
+            for pid in stranded
+        ]
+    )
     plan = Plan.from_routes(planned, unserved)
     return None if validate(problem, plan) else plan

@@ -43,11 +43,18 @@ from controlroom.dispatch.snapshot import (
     as_solver_plan,
     key_id,
     take_snapshot,
+    widen,
 )
 from controlroom.dispatch.travel import KM_PER_DEGREE_LAT, KM_PER_DEGREE_LON_AT_EQUATOR
 from controlroom.errors import DispatchError
 from controlroom.journal import append_event
-from solver import InvalidPlanError, NoPlanFoundError, plan_routes, repair_plan
+from solver import (
+    InvalidPlanError,
+    NoPlanFoundError,
+    UnservedReason,
+    plan_routes,
+    repair_plan,
+)
 from solver import Plan as SolverPlan
 from solver import StopKind as SolverKind
 
@@ -105,7 +112,32 @@ def replan(
     published = _published(session)
     current = as_solver_plan(snapshot, published) if published is not None else None
     plan, engine = _solve(snapshot, current, budget)
+    stuck = _stranded(snapshot, plan)
+    if stuck:
+        # Parcels already collected are never left behind: when their
+        # promised window cannot be kept, deliver them as soon as possible.
+        snapshot = widen(snapshot, stuck)
+        warm = as_solver_plan(snapshot, published) if published is not None else None
+        plan, engine = _solve(snapshot, warm, budget)
     return _store(session, snapshot, plan, engine, reason=reason, actor=actor)
+
+
+# Reasons a collected parcel can be left out for that widening cannot cure.
+_FINAL = frozenset({UnservedReason.AREA_CLOSED, UnservedReason.TOO_HEAVY})
+
+
+def _stranded(snapshot: Snapshot, plan: SolverPlan) -> set[tuple[str, SolverKind]]:
+    """Return the collected parcels ``plan`` leaves out for lack of time."""
+    carried = {p.id for v in snapshot.problem.vehicles for p in v.on_board}
+    stuck = set()
+    for item in plan.unserved:
+        if item.reason in _FINAL:
+            continue
+        if item.shipment_id in snapshot.transfers:
+            stuck.add((item.shipment_id, SolverKind.PICKUP))
+        elif item.shipment_id in carried:
+            stuck.add((item.shipment_id, SolverKind.DELIVERY))
+    return stuck
 
 
 def _solve(

@@ -17,15 +17,16 @@ What goes in, at the moment ``at``:
 - closed areas and roads, and lost depots' vans sent to their fallback.
 
 Promises already broken are kept as soon as possible rather than dropped: a
-window that closed before ``at``, or that the carrying van cannot reach in
-time, is widened to the end of the shift, and the stored stop is marked late.
-A parcel that is not yet promised to a van keeps its window as it is.
+window that closed before ``at``, that the carrying van cannot reach in
+time, or that the plan the vans follow can now only make late (they run
+behind), is widened to the end of the shift, and the stored stop is marked
+late. A parcel that is not yet promised to a van keeps its window as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import product
 from zoneinfo import ZoneInfo
@@ -257,7 +258,6 @@ def take_snapshot(
         d_low, d_high = window(
             key, SolverKind.DELIVERY, parcel.deliver_from, parcel.deliver_until, True
         )
-        d_high = max(d_high, shift_end)
         shipments.append(
             Shipment(
                 key,
@@ -380,7 +380,7 @@ def take_snapshot(
         closed_location_ids=closed,
         closed_roads=tuple(roads),
     )
-    return Snapshot(
+    snapshot = Snapshot(
         at=at,
         origin=origin,
         problem=problem,
@@ -392,6 +392,72 @@ def take_snapshot(
         vehicles=vehicles_by_key,
         parcels=parcels,
     )
+    if plan is None:
+        return snapshot
+    # Stops the followed plan can now only make late (its vans run behind)
+    # stay promised: their windows open to the end of the shift. Widening
+    # one can make a later stop late, so repeat until none is.
+    for _ in range(WIDEN_ROUNDS):
+        late = late_stops(snapshot.problem, as_solver_plan(snapshot, plan))
+        if not late:
+            break
+        snapshot = widen(snapshot, late)
+    return snapshot
+
+
+WIDEN_ROUNDS = 5
+
+
+def late_stops(problem: Problem, plan: SolverPlan) -> set[tuple[str, SolverKind]]:
+    """Return the stops ``plan`` serves after their window closes."""
+    late = set()
+    for route in plan.routes:
+        for stop in route.stops:
+            window, _ = problem.stop_of(stop.parcel_id, stop.kind)
+            if stop.start > window.due + 1e-6:
+                late.add((stop.parcel_id, stop.kind))
+    return late
+
+
+def widen(snapshot: Snapshot, stops: Iterable[tuple[str, SolverKind]]) -> Snapshot:
+    """Return ``snapshot`` with these stops open until the end of the shift.
+
+    Widening a pickup widens its delivery too, so the pair stays possible.
+    The promised times are kept, so the stored stops are still marked late.
+    """
+    chosen = set(stops)
+    if not chosen:
+        return snapshot
+    problem = snapshot.problem
+
+    def opened(stop: SolverStop) -> SolverStop:
+        return replace(stop, due=max(stop.due, snapshot.shift_end, stop.ready))
+
+    shipments = []
+    for item in problem.shipments:
+        pickup = (item.id, SolverKind.PICKUP) in chosen
+        delivery = pickup or (item.id, SolverKind.DELIVERY) in chosen
+        shipments.append(
+            replace(
+                item,
+                pickup=opened(item.pickup) if pickup else item.pickup,
+                delivery=opened(item.delivery) if delivery else item.delivery,
+            )
+        )
+    vehicles = [
+        replace(
+            vehicle,
+            on_board=tuple(
+                replace(parcel, delivery=opened(parcel.delivery))
+                if (parcel.id, SolverKind.DELIVERY) in chosen
+                else parcel
+                for parcel in vehicle.on_board
+            ),
+        )
+        for vehicle in problem.vehicles
+    ]
+    widened = replace(problem, shipments=tuple(shipments), vehicles=tuple(vehicles))
+    return replace(snapshot, problem=widened)
 
 
 def as_solver_plan(snapshot: Snapshot, plan: Plan) -> SolverPlan:

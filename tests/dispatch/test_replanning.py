@@ -384,3 +384,60 @@ def test_a_parcel_on_board_keeps_its_van(morning: Morning) -> None:
         }
         assert carriers
         assert all(delivered_by[p] == v for p, v in carriers.items())
+
+
+def test_a_parcel_left_on_board_while_its_area_was_closed_returns_after(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        snapshot = take_snapshot(session, at=MID_MORNING, zone=OSLO)
+        carrier = next(v for v in snapshot.problem.vehicles if v.on_board)
+        parcel = snapshot.parcels[carrier.on_board[0].id]
+        closed = declare_area_closed(
+            session,
+            postcodes=[parcel.recipient.postcode],
+            at=MID_MORNING,
+            actor="dispatcher",
+        )
+        during = draft(session, SEARCH)
+        publish(session, draft=during, at=MID_MORNING, zone=OSLO, actor="dispatcher")
+        left_out = {u.parcel_id: u.reason for u in during.unserved}
+        parcel_id = parcel.id
+    later = MID_MORNING + timedelta(minutes=40)
+    run_simulation(morning.engine, speed=60, fast=True, until=later)
+
+    with Session(morning.engine) as session, session.begin():
+        end_degradation(
+            session,
+            degradation=session.merge(closed),
+            at=later,
+            actor="dispatcher",
+        )
+        after = replan(
+            session, at=later, zone=OSLO, actor="d", reason="reopened", budget=REPAIR
+        )
+        published = publish(session, draft=after, at=later, zone=OSLO, actor="d")
+
+        delivered_by = {
+            s.parcel_id: r.vehicle_id
+            for r in after.routes
+            for s in r.stops
+            if s.kind is StopKind.DELIVERY
+        }
+        assert left_out[parcel_id] == "area_closed"
+        assert vehicle_key(delivered_by[parcel_id]) == carrier.id
+        assert published.plan.status is PlanStatus.PUBLISHED
+
+
+def test_a_quick_replan_works_while_the_vans_run_behind(morning: Morning) -> None:
+    afternoon = MID_MORNING + timedelta(hours=3)
+    run_simulation(morning.engine, speed=60, fast=True, until=afternoon)
+
+    with Session(morning.engine) as session, session.begin():
+        new = replan(
+            session, at=afternoon, zone=OSLO, actor="d", reason="check", budget=REPAIR
+        )
+        published = publish(session, draft=new, at=afternoon, zone=OSLO, actor="d")
+
+        assert new.engine == "repair"
+        assert published.plan.status is PlanStatus.PUBLISHED
