@@ -253,6 +253,11 @@ def diff_section(frame: Frame, board: DispatchBoard) -> None:
         f"{literal_markdown(draft.reason)} — made {hhmm(draft.created_at, frame.zone)} "
         f"by {draft.created_by} ({draft.engine}), against plan {diff.base_version}."
     )
+    if diff.done_since:
+        st.info(
+            f"{diff.done_since} stops were done since this draft was made; "
+            "publishing brings it up to date first."
+        )
     cols = st.columns(5)
     cols[0].metric("Parcels moved to another van", diff.moved_parcels)
     cols[1].metric("Stops re-timed ≥ 5 min", len(diff.retimed))

@@ -71,7 +71,7 @@ class BoardStop:
     code: str
     postcode: str
     eta: datetime
-    due: datetime
+    due: datetime | None
     late: bool
     lat: float
     lon: float
@@ -247,9 +247,11 @@ def _board_plan(plan: Plan) -> BoardPlan:
 def _board_stop(stop: Stop) -> BoardStop:
     parcel = stop.parcel
     party = parcel.recipient if stop.kind is StopKind.DELIVERY else parcel.sender
-    due = (
+    due: datetime | None = (
         parcel.deliver_until if stop.kind is StopKind.DELIVERY else parcel.pickup_until
     )
+    if stop.kind is StopKind.TRANSFER:
+        due = None  # a transfer has no window of its own
     return BoardStop(
         sequence=stop.sequence,
         kind=stop.kind,
@@ -465,9 +467,10 @@ def driver_manifests(session: Session, *, plan: Plan) -> list[DriverManifest]:
 def _manifest_stop(number: int, stop: Stop) -> ManifestStop:
     parcel = stop.parcel
     if stop.kind is StopKind.TRANSFER:
-        street, postcode = f"van stopped at {stop.lat:.5f}, {stop.lon:.5f}", ""
-        note = "collect the parcel from the lost van"
-        due = parcel.deliver_until
+        street, postcode = "at the lost van", ""
+        note = f"where it stopped: {stop.lat:.5f} N {stop.lon:.5f} E"
+        # No promise of its own: collect as planned, the delivery has one.
+        due = stop.eta
     else:
         party = parcel.recipient if stop.kind is StopKind.DELIVERY else parcel.sender
         street, postcode, note = party.street, party.postcode, ""

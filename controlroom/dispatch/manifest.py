@@ -114,7 +114,7 @@ def _stop_line(stop: ManifestStop, zone: ZoneInfo, limit: int) -> str:
     street, postcode, *rest = (
         _shorten(field, cap) for field, cap in zip(fields, caps, strict=True)
     )
-    line = f"{head} {street}, {postcode}"
+    line = f"{head} {street}, {postcode}" if postcode else f"{head} {street}"
     # Only a malformed code or sequence can still overflow here; cutting
     # the line keeps every text a single segment even then.
     return _shorten(f"{line} ({rest[0]})" if rest else line, limit)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from controlroom.dispatch.degradations import active_degradations
 from controlroom.dispatch.models import (
     DegradationKind,
+    Depot,
     Plan,
     PlanStatus,
     PlanUnserved,
@@ -48,6 +50,7 @@ from controlroom.dispatch.snapshot import (
 from controlroom.dispatch.travel import KM_PER_DEGREE_LAT, KM_PER_DEGREE_LON_AT_EQUATOR
 from controlroom.errors import DispatchError
 from controlroom.journal import append_event
+from controlroom.orders.models import Parcel, Party
 from solver import (
     InvalidPlanError,
     NoPlanFoundError,
@@ -274,11 +277,35 @@ def _write_routes(
                 plan_id=stored.id,
                 parcel_id=key_id(item.shipment_id),
                 reason=item.reason.value,
-                explanation=item.explanation[:300],
+                explanation=_readable(session, snapshot, item.explanation)[:300],
             )
         )
     stored.distance_km = round(km, 2)
     session.flush()
+
+
+_PLANNER_ID = re.compile(r"\b(party|vehicle|lost|depot|parcel):(\d+)\b")
+
+
+def _readable(session: Session, snapshot: Snapshot, text: str) -> str:
+    """Say the planner's ids as a dispatcher knows them: plates, postcodes, codes."""
+
+    def name(match: re.Match[str]) -> str:
+        kind, number = match.group(1), int(match.group(2))
+        if kind == "vehicle" or kind == "lost":
+            vehicle = snapshot.vehicles.get(f"vehicle:{number}")
+            plate = vehicle.plate if vehicle is not None else f"van {number}"
+            return f"the place van {plate} stopped" if kind == "lost" else plate
+        if kind == "party":
+            party = session.get(Party, number)
+            return f"postcode {party.postcode}" if party else "an unknown address"
+        if kind == "depot":
+            depot = session.get(Depot, number)
+            return depot.name if depot else "an unknown depot"
+        parcel = session.get(Parcel, number)
+        return parcel.code if parcel else "an unknown parcel"
+
+    return _PLANNER_ID.sub(name, text)
 
 
 def _kind(snapshot: Snapshot, parcel: str, kind: SolverKind) -> StopKind:
@@ -339,6 +366,7 @@ class PlanDiff:
     newly_unserved: tuple[UnservedChange, ...]
     still_unserved: tuple[UnservedChange, ...]
     unchanged: int
+    done_since: int = 0
 
     @property
     def moved_parcels(self) -> int:
@@ -351,8 +379,18 @@ def plan_diff(session: Session, *, draft: Plan) -> PlanDiff:
     base = None
     if draft.base_version is not None:
         base = session.scalar(select(Plan).where(Plan.version == draft.base_version))
-    before = _open_stops(base) if base is not None else {}
+    # Stops done since the draft was made were still open when it was:
+    # they count as the base's, or the diff would call them newly planned.
+    before = _open_stops(base, since=draft.created_at) if base is not None else {}
     after = _open_stops(draft)
+    done_since = 0
+    if base is not None:
+        done_since = sum(
+            1
+            for route in base.routes
+            for stop in route.stops
+            if stop.done_at is not None and stop.done_at >= draft.created_at
+        )
     moved, retimed, planned = [], [], []
     unchanged = 0
     for key, (plate, eta, late, kind) in sorted(after.items()):
@@ -393,16 +431,20 @@ def plan_diff(session: Session, *, draft: Plan) -> PlanDiff:
         newly_unserved=tuple(newly),
         still_unserved=tuple(still),
         unchanged=unchanged,
+        done_since=done_since,
     )
 
 
 def _open_stops(
-    plan: Plan,
+    plan: Plan, *, since: datetime | None = None
 ) -> dict[tuple[int, str], tuple[str, datetime, bool, StopKind]]:
     stops: dict[tuple[int, str], tuple[str, datetime, bool, StopKind]] = {}
     for route in plan.routes:
         for stop in route.stops:
-            if stop.status is not StopStatus.PLANNED:
+            done_since = (
+                since is not None and stop.done_at is not None and stop.done_at >= since
+            )
+            if stop.status is not StopStatus.PLANNED and not done_since:
                 continue
             side = "deliver" if stop.kind is StopKind.DELIVERY else "collect"
             stops[(stop.parcel_id, side)] = (

@@ -159,7 +159,8 @@ def route_map(
 def _stop_text(van: str, number: int, stop: BoardStop, tz: ZoneInfo) -> str:
     text = (
         f"{van} stop {number}: {stop.kind.value} {stop.code}<br>"
-        f"ETA {stop.eta.astimezone(tz):%H:%M}, window until "
-        f"{stop.due.astimezone(tz):%H:%M}"
+        f"ETA {stop.eta.astimezone(tz):%H:%M}"
     )
+    if stop.due is not None:
+        text += f", window until {stop.due.astimezone(tz):%H:%M}"
     return text + ("<br><b>LATE</b>" if stop.late else "")

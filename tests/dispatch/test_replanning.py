@@ -156,7 +156,10 @@ def test_a_closed_area_leaves_its_parcels_unserved_with_that_reason(
         new = draft(session, SEARCH)
 
         reasons = {u.parcel_id: u.reason for u in new.unserved}
+        why = {u.parcel_id: u.explanation for u in new.unserved}
         assert reasons[waiting.id] == "area_closed"
+        assert f"postcode {code}" in why[waiting.id]
+        assert "party:" not in why[waiting.id]
         served = {s.parcel_id for r in new.routes for s in r.stops}
         assert waiting.id not in served
 
@@ -441,3 +444,19 @@ def test_a_quick_replan_works_while_the_vans_run_behind(morning: Morning) -> Non
 
         assert new.engine == "repair"
         assert published.plan.status is PlanStatus.PUBLISHED
+
+
+def test_a_draft_reviewed_while_vans_drive_does_not_call_done_stops_new(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        version = draft(session).version
+    later = MID_MORNING + timedelta(minutes=45)
+    run_simulation(morning.engine, speed=60, fast=True, until=later)
+
+    with Session(morning.engine) as session:
+        reviewed = session.scalars(select(Plan).where(Plan.version == version)).one()
+        diff = plan_diff(session, draft=reviewed)
+
+        assert diff.done_since > 0
+        assert diff.newly_planned == ()
