@@ -245,6 +245,7 @@ def test_fleet_settings_are_set_and_shown(invoke: Invoke, sqlite_url: str) -> No
     ("arguments", "message"),
     [
         (("--speed-kmh", "0", "--shift", "07:00-17:00"), "positive number of km/h"),
+        (("--speed-kmh", "1e9", "--shift", "07:00-17:00"), "give 3 to 130"),
         (("--speed-kmh", "12", "--shift", "17:00-07:00"), "must end after it starts"),
         (("--speed-kmh", "12", "--shift", "7-17"), "is not a time like 07:00"),
         (("--speed-kmh", "12", "--shift", "07:00"), "written as start-end"),

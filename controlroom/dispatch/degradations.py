@@ -27,6 +27,8 @@ from controlroom.dispatch.models import (
     VehicleStatus,
 )
 from controlroom.errors import DispatchError
+from controlroom.health.models import Component, ComponentKind, ComponentState
+from controlroom.health.service import set_component_state
 from controlroom.journal import append_event
 from controlroom.orders.models import Party
 
@@ -159,7 +161,7 @@ def declare_scheduler_down(
     """
     if since > at:
         raise DispatchError("The scheduler cannot have gone down in the future.")
-    return _declare(
+    made = _declare(
         session,
         DegradationKind.SCHEDULER_DOWN,
         {"since": since.isoformat()},
@@ -167,6 +169,8 @@ def declare_scheduler_down(
         at,
         actor,
     )
+    _hold_down(session, ComponentKind.ROUTE_SCHEDULER, made, at, actor)
+    return made
 
 
 def declare_driver_app_down(
@@ -177,7 +181,7 @@ def declare_driver_app_down(
     While it is open, publishing a plan sends SMS manifests and a printable
     sheet per driver instead.
     """
-    return _declare(
+    made = _declare(
         session,
         DegradationKind.DRIVER_APP_DOWN,
         {},
@@ -185,6 +189,8 @@ def declare_driver_app_down(
         at,
         actor,
     )
+    _hold_down(session, ComponentKind.DRIVER_APP, made, at, actor)
+    return made
 
 
 def end_degradation(
@@ -201,6 +207,21 @@ def end_degradation(
         vehicle = session.get(Vehicle, degradation.details["vehicle"])
         if vehicle is not None and vehicle.status is VehicleStatus.LOST:
             vehicle.status = VehicleStatus.AVAILABLE
+    kind = _COMPONENT_OF.get(degradation.kind)
+    if kind is not None:
+        # The system is declared back: operational, and its health probes
+        # take over again (declaring operational releases a hold).
+        for component in _components(session, kind):
+            if component.held_by is not None:
+                set_component_state(
+                    session,
+                    component=component,
+                    state=ComponentState.OPERATIONAL,
+                    at=at,
+                    actor=actor,
+                    note=f"Declared back on the dispatch screen: {degradation.summary}",
+                    hold=True,
+                )
     append_event(
         session,
         kind="DegradationEnded",
@@ -209,6 +230,41 @@ def end_degradation(
         occurred_at=at,
         payload={"kind": degradation.kind, "summary": degradation.summary},
     )
+
+
+# The systems whose outage a dispatcher declares; the health screen and the
+# posture banner show them down while the declaration is open.
+_COMPONENT_OF = {
+    DegradationKind.SCHEDULER_DOWN: ComponentKind.ROUTE_SCHEDULER,
+    DegradationKind.DRIVER_APP_DOWN: ComponentKind.DRIVER_APP,
+}
+
+
+def _components(session: Session, kind: ComponentKind) -> list[Component]:
+    return list(
+        session.scalars(
+            select(Component).where(Component.kind == kind).order_by(Component.id)
+        )
+    )
+
+
+def _hold_down(
+    session: Session,
+    kind: ComponentKind,
+    declared: Degradation,
+    at: datetime,
+    actor: str,
+) -> None:
+    for component in _components(session, kind):
+        set_component_state(
+            session,
+            component=component,
+            state=ComponentState.MAJOR_OUTAGE,
+            at=at,
+            actor=actor,
+            note=f"Declared on the dispatch screen: {declared.summary}",
+            hold=True,
+        )
 
 
 def _declare(

@@ -21,6 +21,9 @@ from controlroom.errors import DispatchError
 
 KM_PER_DEGREE_LAT = 110.57
 KM_PER_DEGREE_LON_AT_EQUATOR = 111.32
+# Slower than walking or faster than a motorway is a typo, not a fleet.
+MIN_SPEED_KMH = 3.0
+MAX_SPEED_KMH = 130.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class TravelModel:
         if not (math.isfinite(speed_kmh) and speed_kmh > 0):
             raise DispatchError(
                 f"An average speed must be a positive number of km/h, not {speed_kmh}."
+            )
+        if not MIN_SPEED_KMH <= speed_kmh <= MAX_SPEED_KMH:
+            raise DispatchError(
+                f"{speed_kmh:g} km/h is not a van's average speed across town; "
+                f"give {MIN_SPEED_KMH:g} to {MAX_SPEED_KMH:g}."
             )
         if not -80 <= latitude <= 80:
             raise DispatchError(

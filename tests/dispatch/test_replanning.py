@@ -38,6 +38,7 @@ from controlroom.dispatch.replanning import (
 )
 from controlroom.dispatch.snapshot import parcel_key, take_snapshot, vehicle_key
 from controlroom.errors import DispatchError
+from controlroom.health.models import Component, ComponentKind, ComponentState
 from controlroom.journal.models import JournalEvent
 from controlroom.orders.models import Parcel, ParcelStatus
 from tests.dispatch.conftest import MID_MORNING, OSLO, Morning
@@ -460,3 +461,19 @@ def test_a_draft_reviewed_while_vans_drive_does_not_call_done_stops_new(
 
         assert diff.done_since > 0
         assert diff.newly_planned == ()
+
+
+def test_declaring_the_driver_app_down_holds_its_component_down_until_ended(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        declared = declare_driver_app_down(session, at=MID_MORNING, actor="dana")
+        app = session.scalars(
+            select(Component).where(Component.kind == ComponentKind.DRIVER_APP)
+        ).one()
+        during = (app.state, app.held_by)
+
+        end_degradation(session, degradation=declared, at=MID_MORNING, actor="dana")
+
+        assert during == (ComponentState.MAJOR_OUTAGE, "dana")
+        assert (app.state, app.held_by) == (ComponentState.OPERATIONAL, None)
