@@ -65,6 +65,7 @@ def render() -> None:
                 "Kind": [e.kind for e in events],
                 "Subject": [e.subject for e in events],
                 "Actor": [e.actor for e in events],
+                "What": [e.what for e in events],
             }
         ),
         hide_index=True,

@@ -1,11 +1,14 @@
-"""The journal as the journal screen shows it: newest first, no payloads.
+"""The journal as the journal screen shows it: newest first, few payloads.
 
 Payloads are left out on purpose: a ``PartyRegistered`` payload holds a
-person's contact details, and the screen is open to analysts.
+person's contact details. Only the words people wrote to explain their own
+decisions are shown (``DECISION_WORDS``): a declaration's summary, a
+re-plan's reason.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +19,14 @@ from controlroom.errors import JournalBroken
 from controlroom.journal import JournalEvent, verify_journal
 
 JOURNAL_SCREEN_LIMIT = 200
+# Event kinds whose payload field is a decision in the words of the person
+# who made it, safe to show: never an address, a phone or a name.
+DECISION_WORDS = {
+    "DegradationDeclared": "summary",
+    "DegradationEnded": "summary",
+    "PlanCreated": "reason",
+    "StopSkipped": "reason",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,7 @@ class JournalRow:
     kind: str
     subject: str
     actor: str
+    what: str = ""
 
 
 def latest_events(
@@ -45,6 +57,7 @@ def latest_events(
         JournalEvent.kind,
         JournalEvent.subject,
         JournalEvent.actor,
+        JournalEvent.payload,
     )
     if kinds:
         query = query.where(JournalEvent.kind.in_(kinds))
@@ -53,7 +66,19 @@ def latest_events(
             JournalEvent.subject.startswith(subject.strip(), autoescape=True)
         )
     query = query.order_by(JournalEvent.seq.desc()).limit(limit)
-    return [JournalRow(*row) for row in session.connection().execute(query).all()]
+    rows = session.connection().execute(query).all()
+    return [JournalRow(*row[:6], _decision(row[3], row[6])) for row in rows]
+
+
+def _decision(kind: str, payload: str) -> str:
+    field = DECISION_WORDS.get(kind)
+    if field is None:
+        return ""
+    try:
+        value = json.loads(payload).get(field, "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(value)[:200]
 
 
 def event_kinds(session: Session) -> list[str]:

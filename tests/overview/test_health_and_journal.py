@@ -12,7 +12,7 @@ from controlroom.auth.models import Role
 from controlroom.errors import PermissionDenied
 from controlroom.health.models import ComponentState
 from controlroom.health.service import get_component, report_health
-from controlroom.journal import JournalEvent
+from controlroom.journal import JournalEvent, append_event
 from controlroom.overview.actions import change_component_state, verify_journal_now
 from controlroom.overview.journal_view import event_kinds, latest_events
 from controlroom.overview.systems import component_rows
@@ -122,3 +122,27 @@ def test_verifying_an_edited_journal_names_the_event(
     assert check.intact is False
     assert check.broken_seq == 7
     assert "edited" in check.problem
+
+
+def test_the_journal_screen_shows_decision_words_but_no_personal_payload(
+    session: Session,
+) -> None:
+    append_event(
+        session,
+        kind="DegradationDeclared",
+        subject="degradation:1",
+        actor="dana",
+        payload={"summary": "Van CP 10003 lost (gearbox)", "details": {"lat": 59.9}},
+    )
+    append_event(
+        session,
+        kind="PartyRegistered",
+        subject="party:1",
+        actor="shop",
+        payload={"name": "Kari Nordmann", "summary": "Kari Nordmann, Storgata 1"},
+    )
+
+    rows = {row.kind: row.what for row in latest_events(session)}
+
+    assert rows["DegradationDeclared"] == "Van CP 10003 lost (gearbox)"
+    assert rows["PartyRegistered"] == ""
