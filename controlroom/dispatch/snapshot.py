@@ -59,6 +59,9 @@ from solver import StopKind as SolverKind
 from solver import Vehicle as SolverVehicle
 
 COLLECTING = (StopKind.PICKUP, StopKind.TRANSFER)
+# Moving a parcel from a lost van into another takes minutes, not a
+# customer's handover: several are collected in one stop.
+TRANSFER_MINUTES = 5.0
 
 
 def parcel_key(parcel_id: int) -> str:
@@ -261,7 +264,7 @@ def take_snapshot(
         shipments.append(
             Shipment(
                 key,
-                SolverStop(where, ready, max(ready, shift_end), parcel.service_minutes),
+                SolverStop(where, ready, max(ready, shift_end), TRANSFER_MINUTES),
                 SolverStop(
                     party_place(parcel.recipient),
                     d_low,
