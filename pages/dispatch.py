@@ -8,21 +8,21 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from controlroom.dispatch.board import (
+from controlroom.dispatch.actions import (
     DISPATCHERS,
-    BoardPlan,
-    DispatchBoard,
     Published,
     declare,
-    dispatch_board,
     end_declaration,
     publish_now,
     published_manifests,
     replan_now,
 )
+from controlroom.dispatch.board import BoardPlan, DispatchBoard, dispatch_board
 from controlroom.dispatch.manifest import DriverManifest, pdf_manifest, sms_manifest
 from controlroom.dispatch.models import DegradationKind
-from controlroom.dispatch.replanning import Channel, PlanDiff, SearchBudget
+from controlroom.dispatch.plan_diff import PlanDiff
+from controlroom.dispatch.publishing import Channel
+from controlroom.dispatch.replanning import SearchBudget
 from controlroom.dispatch.route_map import route_map
 from controlroom.errors import ControlRoomError
 from controlroom.overview.wording import literal_markdown

@@ -1,35 +1,23 @@
-"""The dispatch screen without Streamlit: what it shows and what it may change.
+"""The dispatch screen without Streamlit: what it shows.
 
 ``dispatch_board`` reads everything the screen shows in one read-only
-transaction; the action functions each open their own transaction as the
-signed-in dispatcher and hand over to the services, which journal.
+transaction; ``controlroom.dispatch.actions`` changes things.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
-from controlroom.auth.models import Role
 from controlroom.clock import operating_now
 from controlroom.db import read_only
 from controlroom.dispatch.degradations import (
     active_degradations,
-    declare_area_closed,
-    declare_depot_lost,
-    declare_driver_app_down,
-    declare_road_closed,
-    declare_scheduler_down,
-    declare_vehicle_lost,
-    end_degradation,
 )
-from controlroom.dispatch.manifest import DriverManifest, ManifestStop
 from controlroom.dispatch.models import (
     Degradation,
     DegradationKind,
@@ -43,23 +31,11 @@ from controlroom.dispatch.models import (
     Vehicle,
     VehicleStatus,
 )
-from controlroom.dispatch.replanning import (
-    Channel,
-    PlanDiff,
-    SearchBudget,
-    default_channels,
-    plan_diff,
-    publish,
-    replan,
-)
-from controlroom.errors import DispatchError
+from controlroom.dispatch.plan_diff import PlanDiff, plan_diff
+from controlroom.dispatch.publishing import Channel, default_channels
 from controlroom.orders.models import Parcel, ParcelStatus, Party
-from controlroom.session_frame import SignedInUser, require_role
 
 logger = logging.getLogger(__name__)
-
-# Who may declare degradations, re-plan and publish; ops may look.
-DISPATCHERS = frozenset({Role.DISPATCHER, Role.MANAGEMENT})
 
 
 @dataclass(frozen=True)
@@ -268,227 +244,4 @@ def _board_stop(stop: Stop) -> BoardStop:
 def _declared(item: Degradation) -> Declared:
     return Declared(
         item.id, item.kind, item.summary, item.declared_at, item.declared_by
-    )
-
-
-# -- actions ------------------------------------------------------------------
-
-
-def declare(
-    engine: Engine,
-    *,
-    user: SignedInUser,
-    kind: DegradationKind,
-    plate: str = "",
-    postcodes: Sequence[str] = (),
-    depot: int | None = None,
-    fallback: int | None = None,
-    minutes_ago: int = 0,
-    note: str = "",
-) -> str:
-    """Declare a degradation as ``user``; return its summary."""
-    require_role(user, DISPATCHERS, "declare a degradation")
-    with Session(engine) as session, session.begin():
-        at = operating_now(session)
-        actor = user.username
-        if kind is DegradationKind.VEHICLE_LOST:
-            vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == plate))
-            if vehicle is None:
-                raise DispatchError(f"No van has the plate {plate!r}.")
-            made = declare_vehicle_lost(
-                session, vehicle=vehicle, at=at, actor=actor, note=note
-            )
-        elif kind is DegradationKind.AREA_CLOSED:
-            made = declare_area_closed(
-                session, postcodes=postcodes, at=at, actor=actor, note=note
-            )
-        elif kind is DegradationKind.ROAD_CLOSED:
-            if len(postcodes) != 2:
-                raise DispatchError("Choose the two areas the closed roads join.")
-            made = declare_road_closed(
-                session,
-                between=(postcodes[0], postcodes[1]),
-                at=at,
-                actor=actor,
-                note=note,
-            )
-        elif kind is DegradationKind.DEPOT_LOST:
-            lost = session.get(Depot, depot) if depot is not None else None
-            other = session.get(Depot, fallback) if fallback is not None else None
-            if lost is None or other is None:
-                raise DispatchError("Choose the lost depot and the one to use instead.")
-            made = declare_depot_lost(
-                session, depot=lost, fallback=other, at=at, actor=actor, note=note
-            )
-        elif kind is DegradationKind.SCHEDULER_DOWN:
-            if minutes_ago < 0:
-                raise DispatchError(
-                    "Give how many minutes ago it went down (0 or more)."
-                )
-            made = declare_scheduler_down(
-                session,
-                since=at - timedelta(minutes=minutes_ago),
-                at=at,
-                actor=actor,
-                note=note,
-            )
-        else:
-            made = declare_driver_app_down(session, at=at, actor=actor, note=note)
-        summary = made.summary
-    logger.info("degradation declared kind=%s actor=%s", kind.value, user.username)
-    return summary
-
-
-def end_declaration(engine: Engine, *, user: SignedInUser, declaration: int) -> str:
-    """End an open declaration as ``user``; return its summary."""
-    require_role(user, DISPATCHERS, "end a declaration")
-    with Session(engine) as session, session.begin():
-        item = session.get(Degradation, declaration)
-        if item is None:
-            raise DispatchError(f"There is no declaration {declaration}.")
-        end_degradation(
-            session, degradation=item, at=operating_now(session), actor=user.username
-        )
-        return item.summary
-
-
-def replan_now(
-    engine: Engine,
-    *,
-    user: SignedInUser,
-    reason: str,
-    zone: ZoneInfo,
-    budget: SearchBudget,
-) -> int:
-    """Re-plan the rest of the day as ``user``; return the draft's version."""
-    require_role(user, DISPATCHERS, "re-plan")
-    with Session(engine) as session, session.begin():
-        draft = replan(
-            session,
-            at=operating_now(session),
-            zone=zone,
-            actor=user.username,
-            reason=reason,
-            budget=budget,
-        )
-        version = draft.version
-    logger.info("replanned version=%s actor=%s", version, user.username)
-    return version
-
-
-@dataclass(frozen=True)
-class Published:
-    """What publishing did, for the screen to say."""
-
-    version: int
-    channels: tuple[Channel, ...]
-    brought_up_to_date: bool
-    manifests: tuple[DriverManifest, ...]
-
-
-def publish_now(
-    engine: Engine,
-    *,
-    user: SignedInUser,
-    version: int,
-    zone: ZoneInfo,
-    channels: Sequence[Channel] | None = None,
-) -> Published:
-    """Publish draft ``version`` as ``user``; return its manifests if on paper/SMS."""
-    require_role(user, DISPATCHERS, "publish a plan")
-    with Session(engine) as session, session.begin():
-        draft = session.scalar(select(Plan).where(Plan.version == version))
-        if draft is None:
-            raise DispatchError(f"There is no plan version {version}.")
-        done = publish(
-            session,
-            draft=draft,
-            at=operating_now(session),
-            zone=zone,
-            actor=user.username,
-            channels=channels,
-        )
-        manifests: tuple[DriverManifest, ...] = ()
-        if Channel.APP not in done.channels:
-            manifests = tuple(driver_manifests(session, plan=draft))
-        result = Published(version, done.channels, done.brought_up_to_date, manifests)
-    logger.info(
-        "published version=%s channels=%s actor=%s",
-        version,
-        ",".join(c.value for c in result.channels),
-        user.username,
-    )
-    return result
-
-
-def published_manifests(engine: Engine) -> tuple[DriverManifest, ...]:
-    """Return the manifests of the plan drivers follow now (to print again)."""
-    with Session(read_only(engine)) as session, session.begin():
-        plan = session.scalar(select(Plan).where(Plan.status == PlanStatus.PUBLISHED))
-        if plan is None:
-            raise DispatchError("No plan is published yet.")
-        return tuple(driver_manifests(session, plan=plan))
-
-
-def driver_manifests(session: Session, *, plan: Plan) -> list[DriverManifest]:
-    """Return one manifest per van with open stops in ``plan``.
-
-    They hold addresses: personal data for the driver only, never journalled.
-    """
-    fallback: dict[int, int] = {
-        int(str(d.details["depot"])): int(str(d.details["fallback"]))
-        for d in active_degradations(session)
-        if d.kind is DegradationKind.DEPOT_LOST
-    }
-    manifests = []
-    for route in sorted(plan.routes, key=lambda r: r.vehicle.plate):
-        stops = [s for s in route.stops if s.status is StopStatus.PLANNED]
-        if not stops:
-            continue
-        vehicle = route.vehicle
-        end = session.get(Depot, fallback.get(vehicle.depot_id, vehicle.depot_id))
-        manifests.append(
-            DriverManifest(
-                plan_version=plan.version,
-                callsign=route.driver.callsign if route.driver else "",
-                plate=vehicle.plate,
-                start=vehicle.depot.name
-                if vehicle.seen_at is None
-                else "where you are",
-                end_depot=end.name if end is not None else vehicle.depot.name,
-                stops=tuple(
-                    _manifest_stop(n, stop) for n, stop in enumerate(stops, start=1)
-                ),
-            )
-        )
-    return manifests
-
-
-def _manifest_stop(number: int, stop: Stop) -> ManifestStop:
-    parcel = stop.parcel
-    if stop.kind is StopKind.TRANSFER:
-        street, postcode = "at the lost van", ""
-        note = f"where it stopped: {stop.lat:.5f} N {stop.lon:.5f} E"
-        # No promise of its own: collect as planned, the delivery has one.
-        due = stop.eta
-    else:
-        party = parcel.recipient if stop.kind is StopKind.DELIVERY else parcel.sender
-        street, postcode, note = party.street, party.postcode, ""
-        due = (
-            parcel.deliver_until
-            if stop.kind is StopKind.DELIVERY
-            else parcel.pickup_until
-        )
-    if stop.late:
-        note = (note + "; " if note else "") + "late: window already closed"
-    return ManifestStop(
-        sequence=number,
-        kind=stop.kind,
-        eta=stop.eta,
-        window_until=due,
-        code=parcel.code,
-        street=street,
-        postcode=postcode,
-        load=parcel.load,
-        note=note,
     )

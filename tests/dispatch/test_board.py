@@ -9,16 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controlroom.auth.models import Role
-from controlroom.dispatch.board import (
+from controlroom.dispatch.actions import (
     declare,
-    dispatch_board,
     end_declaration,
     publish_now,
     replan_now,
 )
+from controlroom.dispatch.board import dispatch_board
 from controlroom.dispatch.manifest import sms_manifest
 from controlroom.dispatch.models import DegradationKind, Plan, PlanStatus
-from controlroom.dispatch.replanning import Channel, SearchBudget
+from controlroom.dispatch.publishing import Channel
+from controlroom.dispatch.replanning import SearchBudget
 from controlroom.errors import DispatchError, PermissionDenied
 from controlroom.journal.models import JournalEvent
 from controlroom.messaging.gsm import gsm_septets

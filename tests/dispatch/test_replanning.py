@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controlroom.demo.simulator import run_simulation
+from controlroom.dispatch.day_reading import take_snapshot
 from controlroom.dispatch.degradations import (
     active_degradations,
     declare_area_closed,
@@ -29,14 +30,10 @@ from controlroom.dispatch.models import (
     Vehicle,
     VehicleStatus,
 )
-from controlroom.dispatch.replanning import (
-    Channel,
-    SearchBudget,
-    plan_diff,
-    publish,
-    replan,
-)
-from controlroom.dispatch.snapshot import parcel_key, take_snapshot, vehicle_key
+from controlroom.dispatch.plan_diff import plan_diff
+from controlroom.dispatch.publishing import Channel, publish
+from controlroom.dispatch.replanning import SearchBudget, replan
+from controlroom.dispatch.snapshot import parcel_key, vehicle_key
 from controlroom.errors import DispatchError
 from controlroom.health.models import Component, ComponentKind, ComponentState
 from controlroom.journal.models import JournalEvent
