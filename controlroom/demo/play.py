@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controlroom.demo.day import OrderPlan
+from controlroom.demo.day import OSLO, OrderPlan
 from controlroom.demo.parameters import DemoWorld
 from controlroom.demo.probes import probe_latency
 from controlroom.demo.wallet import receive_address
@@ -33,6 +33,7 @@ from controlroom.dispatch.models import (
     StopStatus,
     VehicleStatus,
 )
+from controlroom.dispatch.scheduling import schedule_waiting_orders
 from controlroom.dispatch.service import (
     StopSlot,
     complete_stop,
@@ -64,6 +65,8 @@ logger = logging.getLogger(__name__)
 SHOP = "web-shop"
 TRACKER = "payment-tracker"
 SCHEDULER = "route-scheduler"
+# The plan the demo world publishes at dawn; its routes are the best-known ones.
+FIRST_PLAN = 1
 PROBE = "health-probe"
 DEEP_ENOUGH = 6
 PROBE_INTERVAL = timedelta(minutes=1)
@@ -332,20 +335,26 @@ class _Day:
             return
         vehicle_id = self.world.vehicles[order.route]
         route = next((r for r in self.routes if r.vehicle_id == vehicle_id), None)
-        if route is None or route.vehicle.status is VehicleStatus.LOST:
-            logger.warning(
-                "no route for vehicle=%s in the published plan; parcel=%s "
-                "left for the dispatchers",
-                vehicle_id,
-                parcel.id,
-            )
-            return
         pickup, delivery = order.pickup_sequence, order.delivery_sequence
-        taken = {stop.sequence for stop in route.stops}
-        if pickup in taken or delivery in taken:
-            # A re-planned route numbers its stops its own way: append.
-            pickup = max(taken) + 1
-            delivery = pickup + 1
+        taken = {stop.sequence for stop in route.stops} if route else set()
+        if (
+            route is None
+            or route.plan.version != FIRST_PLAN
+            or route.vehicle.status is VehicleStatus.LOST
+            or pickup in taken
+            or delivery in taken
+        ):
+            # The day has been re-planned: the best-known routes no longer
+            # hold, so the scheduler fits the order where it costs least.
+            done = schedule_waiting_orders(
+                self.session, at=order.release, zone=OSLO, actor=SCHEDULER
+            )
+            if parcel.id in done.waiting:
+                logger.warning(
+                    "no room in the published plan; parcel=%s left for the dispatchers",
+                    parcel.id,
+                )
+            return
         schedule_stops(
             self.session,
             route=route,
