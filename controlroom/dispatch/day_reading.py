@@ -49,6 +49,9 @@ from solver import Vehicle as SolverVehicle
 
 # How often a widened window may make a later stop late in its turn.
 WIDEN_ROUNDS = 5
+# A late stop's window closes this long after the earliest time it can now
+# be served: late, but not pushed to the end of the day.
+LATE_GRACE_MINUTES = 30.0
 
 
 def take_snapshot(
@@ -137,8 +140,9 @@ def take_snapshot(
         promised[(key, kind)] = due
         low, high = minutes(ready), minutes(due)
         if keep and high < now:
-            # A promise already broken is kept as soon as possible.
-            low, high = min(low, now), max(shift_end, now)
+            # A promise already broken is kept as soon as possible: within
+            # the grace from now (later rounds widen more if need be).
+            low, high = min(low, now), now + LATE_GRACE_MINUTES
         return low, max(low, high)
 
     # Parcels still to collect from a sender.
@@ -233,7 +237,12 @@ def take_snapshot(
             None,
         )
         under_way = next_stop is not None and now >= shift_start
-        clock = max(shift_start, seen) if under_way else max(shift_start, now, seen)
+        clock = max(shift_start, now, seen)
+        if under_way and next_stop is not None:
+            # On its way since it left its last stop, but never due there
+            # before now: a van that has not arrived yet is still driving.
+            drive = travel.minutes(places[here], _stop_place(next_stop))
+            clock = max(shift_start, seen, now - drive)
         clock = min(clock, shift_end)
         deliveries = []
         for parcel in carried:
@@ -250,8 +259,9 @@ def take_snapshot(
                 places[here], (parcel.recipient.lat, parcel.recipient.lon)
             )
             if earliest > high:
-                # Its van cannot make the window any more: deliver it late.
-                high = max(shift_end, earliest)
+                # Its van cannot make the window any more: deliver it late,
+                # but soon.
+                high = earliest + LATE_GRACE_MINUTES
             deliveries.append(
                 OnBoardParcel(
                     key,
@@ -340,8 +350,19 @@ def take_snapshot(
         late = late_stops(snapshot.problem, as_solver_plan(snapshot, plan))
         if not late:
             break
-        snapshot = widen(snapshot, late)
+        snapshot = widen(
+            snapshot, {key: start + LATE_GRACE_MINUTES for key, start in late.items()}
+        )
     return snapshot
+
+
+def _stop_place(stop: Stop) -> tuple[float, float]:
+    if stop.lat is not None and stop.lon is not None:
+        return stop.lat, stop.lon
+    party = (
+        stop.parcel.recipient if stop.kind is StopKind.DELIVERY else stop.parcel.sender
+    )
+    return party.lat, party.lon
 
 
 def _published(session: Session) -> Plan | None:

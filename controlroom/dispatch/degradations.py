@@ -212,7 +212,8 @@ def end_degradation(
         # The system is declared back: operational, and its health probes
         # take over again (declaring operational releases a hold).
         for component in _components(session, kind):
-            if component.held_by is not None:
+            # Only a hold this screen made: a state ops set since stays.
+            if component.held_by is not None and component.note.startswith(_HELD_HERE):
                 set_component_state(
                     session,
                     component=component,
@@ -240,6 +241,9 @@ _COMPONENT_OF = {
 }
 
 
+_HELD_HERE = "Declared on the dispatch screen"
+
+
 def _components(session: Session, kind: ComponentKind) -> list[Component]:
     return list(
         session.scalars(
@@ -262,7 +266,7 @@ def _hold_down(
             state=ComponentState.MAJOR_OUTAGE,
             at=at,
             actor=actor,
-            note=f"Declared on the dispatch screen: {declared.summary}",
+            note=f"{_HELD_HERE}: {declared.summary}",
             hold=True,
         )
 

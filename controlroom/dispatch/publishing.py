@@ -109,8 +109,9 @@ def publish(
     changed = _visits(updated) != _visits(reviewed) or len(updated.unserved) != len(
         draft.unserved
     )
-    if changed:
-        _rewrite(session, draft, snapshot, updated)
+    # Always re-timed from now: a draft reviewed for a while must not send
+    # drivers times already past.
+    _rewrite(session, draft, snapshot, updated)
 
     previous = session.scalars(
         select(Plan).where(Plan.status == PlanStatus.PUBLISHED)

@@ -106,14 +106,59 @@ def replan(
     published = _published(session)
     current = as_solver_plan(snapshot, published) if published is not None else None
     plan, engine = _solve(snapshot, current, budget)
+    # Parcels already collected are never left behind: when their promised
+    # window cannot be kept, deliver them soon after the earliest a van can,
+    # and failing that, before the shift ends.
+    # The smallest grace the quick repair can keep is chosen, then planned
+    # with the full budget.
     stuck = _stranded(snapshot, plan)
     if stuck:
-        # Parcels already collected are never left behind: when their
-        # promised window cannot be kept, deliver them as soon as possible.
-        snapshot = widen(snapshot, stuck)
-        warm = as_solver_plan(snapshot, published) if published is not None else None
+        for grace in GRACE_STEPS:
+            trial = widen(snapshot, _soonest(snapshot, stuck, grace))
+            warm = as_solver_plan(trial, published) if published is not None else None
+            fixed = repair_plan(trial.problem, warm) if warm is not None else None
+            if grace is None or (fixed is not None and not _stranded(trial, fixed)):
+                snapshot = trial
+                break
         plan, engine = _solve(snapshot, warm, budget)
     return _store(session, snapshot, plan, engine, reason=reason, actor=actor)
+
+
+# Minutes after the earliest possible service a stranded parcel may still be
+# served, tried in turn; None is the end of the shift.
+GRACE_STEPS: tuple[float | None, ...] = (30.0, 90.0, 180.0, None)
+
+
+def _soonest(
+    snapshot: Snapshot, stuck: set[tuple[str, SolverKind]], grace: float | None
+) -> dict[tuple[str, SolverKind], float]:
+    """New latest starts: the earliest any van could serve, plus ``grace``."""
+    if grace is None:
+        return dict.fromkeys(stuck, snapshot.shift_end)
+    problem = snapshot.problem
+    dues = {}
+    for parcel_id, kind in stuck:
+        stop, _ = problem.stop_of(parcel_id, kind)
+        shipment = problem.shipment(parcel_id)
+        if shipment is not None and kind is SolverKind.DELIVERY:
+            # Collected first: the earliest pickup, then straight there.
+            pickup = shipment.pickup
+            reach = min(
+                v.shift_start + problem.travel(v.start_location_id, pickup.location_id)
+                for v in problem.vehicles
+            )
+            earliest = (
+                max(reach, pickup.ready)
+                + pickup.service
+                + problem.travel(pickup.location_id, stop.location_id)
+            )
+        else:
+            earliest = min(
+                v.shift_start + problem.travel(v.start_location_id, stop.location_id)
+                for v in problem.vehicles
+            )
+        dues[(parcel_id, kind)] = max(earliest, stop.ready) + grace
+    return dues
 
 
 # Reasons a collected parcel can be left out for that widening cannot cure.
@@ -129,6 +174,7 @@ def _stranded(snapshot: Snapshot, plan: SolverPlan) -> set[tuple[str, SolverKind
             continue
         if item.shipment_id in snapshot.transfers:
             stuck.add((item.shipment_id, SolverKind.PICKUP))
+            stuck.add((item.shipment_id, SolverKind.DELIVERY))
         elif item.shipment_id in carried:
             stuck.add((item.shipment_id, SolverKind.DELIVERY))
     return stuck

@@ -19,13 +19,15 @@ What goes in, at the moment ``at``:
 Promises already broken are kept as soon as possible rather than dropped: a
 window that closed before ``at``, that the carrying van cannot reach in
 time, or that the plan the vans follow can now only make late (they run
-behind), is widened to the end of the shift, and the stored stop is marked
-late. A parcel that is not yet promised to a van keeps its window as it is.
+behind), closes instead half an hour after the earliest time it can now be
+served, and the stored stop is marked late. A collected parcel that still
+fits nowhere may be delivered until the end of the shift (the re-plan's
+last resort). A parcel not yet promised to a van keeps its window as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -100,55 +102,58 @@ def local_midnight(at: datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def late_stops(problem: Problem, plan: SolverPlan) -> set[tuple[str, SolverKind]]:
-    """Return the stops ``plan`` serves after their window closes."""
-    late = set()
+def late_stops(
+    problem: Problem, plan: SolverPlan
+) -> dict[tuple[str, SolverKind], float]:
+    """Return the stops ``plan`` serves after their window closes, with when."""
+    late = {}
     for route in plan.routes:
         for stop in route.stops:
             window, _ = problem.stop_of(stop.parcel_id, stop.kind)
             if stop.start > window.due + 1e-6:
-                late.add((stop.parcel_id, stop.kind))
+                late[(stop.parcel_id, stop.kind)] = stop.start
     return late
 
 
-def widen(snapshot: Snapshot, stops: Iterable[tuple[str, SolverKind]]) -> Snapshot:
-    """Return ``snapshot`` with these stops open until the end of the shift.
+def widen(snapshot: Snapshot, dues: Mapping[tuple[str, SolverKind], float]) -> Snapshot:
+    """Return ``snapshot`` with these stops' windows closing later.
 
-    Widening a pickup widens its delivery too, so the pair stays possible.
+    ``dues`` gives each stop its new latest start (never earlier than the
+    promised one, never past the end of the shift unless it already was).
     The promised times are kept, so the stored stops are still marked late.
     """
-    chosen = set(stops)
-    if not chosen:
+    if not dues:
         return snapshot
     problem = snapshot.problem
 
-    def opened(stop: SolverStop) -> SolverStop:
-        return replace(stop, due=max(stop.due, snapshot.shift_end, stop.ready))
+    def opened(stop: SolverStop, key: tuple[str, SolverKind]) -> SolverStop:
+        if key not in dues:
+            return stop
+        due = max(stop.due, stop.ready, min(dues[key], snapshot.shift_end))
+        return replace(stop, due=due)
 
-    shipments = []
-    for item in problem.shipments:
-        pickup = (item.id, SolverKind.PICKUP) in chosen
-        delivery = pickup or (item.id, SolverKind.DELIVERY) in chosen
-        shipments.append(
-            replace(
-                item,
-                pickup=opened(item.pickup) if pickup else item.pickup,
-                delivery=opened(item.delivery) if delivery else item.delivery,
-            )
+    shipments = tuple(
+        replace(
+            item,
+            pickup=opened(item.pickup, (item.id, SolverKind.PICKUP)),
+            delivery=opened(item.delivery, (item.id, SolverKind.DELIVERY)),
         )
-    vehicles = [
+        for item in problem.shipments
+    )
+    vehicles = tuple(
         replace(
             vehicle,
             on_board=tuple(
-                replace(parcel, delivery=opened(parcel.delivery))
-                if (parcel.id, SolverKind.DELIVERY) in chosen
-                else parcel
+                replace(
+                    parcel,
+                    delivery=opened(parcel.delivery, (parcel.id, SolverKind.DELIVERY)),
+                )
                 for parcel in vehicle.on_board
             ),
         )
         for vehicle in problem.vehicles
-    ]
-    widened = replace(problem, shipments=tuple(shipments), vehicles=tuple(vehicles))
+    )
+    widened = replace(problem, shipments=shipments, vehicles=vehicles)
     return replace(snapshot, problem=widened)
 
 

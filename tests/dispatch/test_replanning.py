@@ -36,6 +36,7 @@ from controlroom.dispatch.replanning import SearchBudget, replan
 from controlroom.dispatch.snapshot import parcel_key, vehicle_key
 from controlroom.errors import DispatchError
 from controlroom.health.models import Component, ComponentKind, ComponentState
+from controlroom.health.service import set_component_state
 from controlroom.journal.models import JournalEvent
 from controlroom.orders.models import Parcel, ParcelStatus
 from tests.dispatch.conftest import MID_MORNING, OSLO, Morning
@@ -494,3 +495,43 @@ def test_declaring_the_driver_app_down_holds_its_component_down_until_ended(
 
         assert during == (ComponentState.MAJOR_OUTAGE, "dana")
         assert (app.state, app.held_by) == (ComponentState.OPERATIONAL, None)
+
+
+def test_ending_the_app_declaration_leaves_a_state_ops_set_since(
+    morning: Morning,
+) -> None:
+    with Session(morning.engine) as session, session.begin():
+        declared = declare_driver_app_down(session, at=MID_MORNING, actor="dana")
+        app = session.scalars(
+            select(Component).where(Component.kind == ComponentKind.DRIVER_APP)
+        ).one()
+        set_component_state(
+            session,
+            component=app,
+            state=ComponentState.UNDER_MAINTENANCE,
+            at=MID_MORNING,
+            actor="olga",
+            note="vendor patch",
+            hold=True,
+        )
+
+        end_degradation(session, degradation=declared, at=MID_MORNING, actor="dana")
+
+        assert (app.state, app.held_by) == (ComponentState.UNDER_MAINTENANCE, "olga")
+
+
+def test_a_draft_published_late_sends_no_time_already_past(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        van = busiest_van(session)
+        declare_vehicle_lost(session, vehicle=van, at=MID_MORNING, actor="dispatcher")
+        version = draft(session).version
+    noon = MID_MORNING + timedelta(minutes=90)
+    run_simulation(morning.engine, speed=60, fast=True, until=noon)
+
+    with Session(morning.engine) as session, session.begin():
+        reviewed = session.scalars(select(Plan).where(Plan.version == version)).one()
+        publish(session, draft=reviewed, at=noon, zone=OSLO, actor="dispatcher")
+
+        etas = [s.eta for r in reviewed.routes for s in r.stops]
+        assert etas
+        assert min(etas) >= noon - timedelta(seconds=1)
