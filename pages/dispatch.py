@@ -25,7 +25,7 @@ from controlroom.dispatch.publishing import Channel
 from controlroom.dispatch.replanning import SearchBudget
 from controlroom.dispatch.route_map import route_map
 from controlroom.errors import ControlRoomError
-from controlroom.overview.wording import literal_markdown
+from controlroom.overview.wording import counted, literal_markdown
 from controlroom.session_frame import Frame, error_markdown, frame_of
 
 CHART_CONFIG = {"displayModeBar": False}
@@ -255,7 +255,7 @@ def diff_section(frame: Frame, board: DispatchBoard) -> None:
     )
     if diff.done_since:
         st.info(
-            f"{diff.done_since} stops were done since this draft was made; "
+            f"{counted(diff.done_since, 'stop')} done since this draft was made; "
             "publishing brings it up to date first."
         )
     cols = st.columns(5)
@@ -299,7 +299,9 @@ def change_tables(frame: Frame, board: DispatchBoard, diff: PlanDiff) -> None:
         st.markdown("**Moved or newly planned stops**")
         st.dataframe(pd.DataFrame(moves), hide_index=True)
     if diff.retimed:
-        with st.expander(f"{len(diff.retimed)} stops re-timed by 5 minutes or more"):
+        with st.expander(
+            f"{counted(len(diff.retimed), 'stop')} re-timed by 5 minutes or more"
+        ):
             st.dataframe(
                 pd.DataFrame(
                     [
@@ -324,7 +326,9 @@ def change_tables(frame: Frame, board: DispatchBoard, diff: PlanDiff) -> None:
                 hide_index=True,
             )
     if diff.still_unserved:
-        with st.expander(f"{len(diff.still_unserved)} parcels left out, with why"):
+        with st.expander(
+            f"{counted(len(diff.still_unserved), 'parcel')} left out, with why"
+        ):
             st.dataframe(
                 pd.DataFrame(
                     [
@@ -428,7 +432,7 @@ def render() -> None:
     cols[4].metric("Declared broken", len(board.declared))
     if board.backlog:
         st.warning(
-            f"{len(board.backlog)} orders are in no route of the plan drivers "
+            f"{counted(len(board.backlog), 'order')} in no route of the plan drivers "
             "follow; re-plan to place them."
         )
 
@@ -452,7 +456,9 @@ def render() -> None:
         )
         st.dataframe(plan_table(shown, frame.zone), hide_index=True, height=420)
         if shown.unserved:
-            st.caption(f"{len(shown.unserved)} parcels left out of this plan.")
+            st.caption(
+                f"{counted(len(shown.unserved), 'parcel')} left out of this plan."
+            )
 
     done = st.session_state.get("dispatch_published")
     if isinstance(done, Published) and done.manifests:

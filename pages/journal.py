@@ -72,10 +72,11 @@ def render() -> None:
         height=TABLE_HEIGHT,
         column_config={
             "#": st.column_config.NumberColumn(width=70, format="%d"),
-            "Occurred": st.column_config.Column(width=190),
-            "Kind": st.column_config.Column(width=230),
-            "Subject": st.column_config.Column(width=260),
-            "Actor": st.column_config.Column(width=200),
+            "Occurred": st.column_config.Column(width=170),
+            "Kind": st.column_config.Column(width=190),
+            "Subject": st.column_config.Column(width=150),
+            "Actor": st.column_config.Column(width=130),
+            "What": st.column_config.Column(width=360),
         },
     )
     st.caption(f"Newest {len(events)} events; times in {frame.zone}.")

@@ -338,6 +338,7 @@ def take_snapshot(
         promised=promised,
         followed_version=plan.version if plan is not None else None,
         shift_end=shift_end,
+        zone=zone,
         vehicles=vehicles_by_key,
         parcels=parcels,
     )

@@ -304,7 +304,11 @@ def _draw_stops(sheets: _ManifestSheets, manifest: DriverManifest) -> None:
             until = stop.window_until.astimezone(sheets.zone)
             row = table.row()
             row.cell(str(stop.sequence))
-            row.cell(f"{eta:%H:%M}\nby {until:%H:%M}")
+            # A transfer has no window of its own; its delivery has one.
+            if stop.kind is StopKind.TRANSFER:
+                row.cell(f"{eta:%H:%M}")
+            else:
+                row.cell(f"{eta:%H:%M}\nby {until:%H:%M}")
             row.cell(stop.kind.value.capitalize())
             row.cell(_latin1(stop.code), style=_CODE)
             row.cell(f"{_latin1(stop.street)}\n{_latin1(stop.postcode)}")

@@ -84,6 +84,13 @@ def plan_diff(session: Session, *, draft: Plan) -> PlanDiff:
             for stop in route.stops
             if stop.done_at is not None and stop.done_at >= draft.created_at
         )
+    base_done = {
+        (stop.parcel_id, "deliver" if stop.kind is StopKind.DELIVERY else "collect"): (
+            stop.status is not StopStatus.PLANNED
+        )
+        for route in (base.routes if base is not None else ())
+        for stop in route.stops
+    }
     moved, retimed, planned = [], [], []
     unchanged = 0
     for key, (plate, eta, late, kind) in sorted(after.items()):
@@ -97,8 +104,13 @@ def plan_diff(session: Session, *, draft: Plan) -> PlanDiff:
             eta,
             late,
         )
+        finished = base_done.get(key, False)
         if old is None:
             planned.append(change)
+        elif finished:
+            # Done since the draft was made: publishing drops it; it is
+            # counted in ``done_since``, not as a change.
+            continue
         elif old[0] != plate:
             moved.append(change)
         elif abs(eta - old[1]) >= ETA_NOTICE:

@@ -44,7 +44,7 @@ from controlroom.dispatch.snapshot import (
 from controlroom.dispatch.travel import KM_PER_DEGREE_LAT, KM_PER_DEGREE_LON_AT_EQUATOR
 from controlroom.errors import DispatchError
 from controlroom.journal import append_event
-from controlroom.orders.models import Parcel, Party
+from controlroom.orders.models import Parcel, ParcelStatus, Party
 from solver import (
     InvalidPlanError,
     NoPlanFoundError,
@@ -309,17 +309,33 @@ def write_routes(
             )
         km += _km(previous, snapshot.places[snapshot.problem.end_location(planned)])
     for item in plan.unserved:
+        reason = item.reason.value
+        explanation = _readable(session, snapshot, item.explanation)
+        parcel = snapshot.parcels.get(item.shipment_id)
+        missed = parcel is not None and parcel.status is ParcelStatus.ORDERED
+        if missed and parcel is not None and parcel.pickup_until < snapshot.at:
+            # Said plainly: no van can go back in time; the sender needs a
+            # new time, which is the dispatcher's call, not the planner's.
+            reason = WINDOW_PASSED
+            explanation = (
+                "Its pickup window closed at "
+                f"{snapshot.local(parcel.pickup_until):%H:%M}, before this "
+                "re-plan; agree a new pickup time with the sender."
+            )
         session.add(
             PlanUnserved(
                 plan_id=stored.id,
                 parcel_id=key_id(item.shipment_id),
-                reason=item.reason.value,
-                explanation=_readable(session, snapshot, item.explanation)[:300],
+                reason=reason,
+                explanation=explanation[:300],
             )
         )
     stored.distance_km = round(km, 2)
     session.flush()
 
+
+# A parcel whose pickup window closed before the re-plan, not yet collected.
+WINDOW_PASSED = "window_passed"
 
 _PLANNER_ID = re.compile(r"\b(party|vehicle|lost|depot|parcel):(\d+)\b")
 

@@ -84,8 +84,13 @@ class Snapshot:
     promised: Mapping[tuple[str, SolverKind], datetime]
     followed_version: int | None
     shift_end: float
+    zone: ZoneInfo
     vehicles: Mapping[str, Vehicle] = field(repr=False)
     parcels: Mapping[str, Parcel] = field(repr=False)
+
+    def local(self, moment: datetime) -> datetime:
+        """Return ``moment`` on the control room's wall clock."""
+        return moment.astimezone(self.zone)
 
     def minutes(self, moment: datetime) -> float:
         """Return ``moment`` on the solver's clock."""

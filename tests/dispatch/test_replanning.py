@@ -535,3 +535,23 @@ def test_a_draft_published_late_sends_no_time_already_past(morning: Morning) -> 
         etas = [s.eta for r in reviewed.routes for s in r.stops]
         assert etas
         assert min(etas) >= noon - timedelta(seconds=1)
+
+
+def test_a_backlog_order_whose_pickup_window_passed_says_so(morning: Morning) -> None:
+    with Session(morning.engine) as session, session.begin():
+        declare_scheduler_down(
+            session, since=MID_MORNING, at=MID_MORNING, actor="dispatcher"
+        )
+    later = MID_MORNING + timedelta(hours=4)
+    run_simulation(morning.engine, speed=60, fast=True, until=later)
+
+    with Session(morning.engine) as session, session.begin():
+        new = replan(
+            session, at=later, zone=OSLO, actor="d", reason="back", budget=REPAIR
+        )
+        passed = [u for u in new.unserved if u.reason == "window_passed"]
+
+        assert passed
+        for item in passed:
+            assert item.parcel.pickup_until < later
+            assert "agree a new pickup time with the sender" in item.explanation
