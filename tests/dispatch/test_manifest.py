@@ -296,6 +296,17 @@ def test_heading_shows_van_start_end_and_generated_local_time() -> None:
 
 
 def test_stop_rows_show_kind_time_window_load_and_note() -> None:
+    manifest = one_stop(kind=StopKind.DELIVERY, load=3, note="ring twice")
+
+    pages = pdf_pages(pdf_manifest([manifest], zone=OSLO, generated_at=DAY))
+
+    assert "07:07" in pages[0]
+    assert "by 08:37" in pages[0]
+    assert "Delivery" in pages[0]
+    assert "ring twice" in pages[0]
+
+
+def test_a_transfer_row_has_a_time_but_no_deadline() -> None:
     manifest = one_stop(
         kind=StopKind.TRANSFER, load=3, note="collect from van CP 10007"
     )
@@ -303,7 +314,7 @@ def test_stop_rows_show_kind_time_window_load_and_note() -> None:
     pages = pdf_pages(pdf_manifest([manifest], zone=OSLO, generated_at=DAY))
 
     assert "07:07" in pages[0]
-    assert "by 08:37" in pages[0]
+    assert "by 08:37" not in pages[0]
     assert "Transfer" in pages[0]
     assert "collect from van CP 10007" in pages[0]
 
