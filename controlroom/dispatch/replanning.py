@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -102,26 +104,50 @@ def replan(
     reason = " ".join(reason.split())
     if not reason:
         raise DispatchError("Say why you re-plan; it goes into the journal.")
+    started = time.monotonic()
     snapshot = take_snapshot(session, at=at, zone=zone)
     published = _published(session)
-    current = as_solver_plan(snapshot, published) if published is not None else None
-    plan, engine = _solve(snapshot, current, budget)
+
+    def followed(view: Snapshot) -> SolverPlan | None:
+        return as_solver_plan(view, published) if published is not None else None
+
     # Parcels already collected are never left behind: when their promised
-    # window cannot be kept, deliver them soon after the earliest a van can,
-    # and failing that, before the shift ends.
-    # The smallest grace the quick repair can keep is chosen, then planned
-    # with the full budget.
-    stuck = _stranded(snapshot, plan)
-    if stuck:
-        for grace in GRACE_STEPS:
-            trial = widen(snapshot, _soonest(snapshot, stuck, grace))
-            warm = as_solver_plan(trial, published) if published is not None else None
-            fixed = repair_plan(trial.problem, warm) if warm is not None else None
-            if grace is None or (fixed is not None and not _stranded(trial, fixed)):
-                snapshot = trial
-                break
-        plan, engine = _solve(snapshot, warm, budget)
+    # window cannot be kept, they are delivered soon after the earliest a
+    # van can, and failing that before the shift ends. The quick repair
+    # finds the smallest grace that works before the search spends its time.
+    quick = (
+        repair_plan(snapshot.problem, current)
+        if (current := followed(snapshot))
+        else None
+    )
+    if quick is not None and (stuck := _stranded(snapshot, quick)):
+        snapshot = _widened(snapshot, stuck, followed)
+    plan, engine = _solve(snapshot, followed(snapshot), budget)
+    if stuck := _stranded(snapshot, plan):
+        # Only when the repair could not tell: search again in what is left.
+        snapshot = _widened(snapshot, stuck, followed)
+        left = None
+        if budget.time_limit is not None:
+            left = max(budget.time_limit - (time.monotonic() - started), 0.5)
+        plan, engine = _solve(
+            snapshot, followed(snapshot), replace(budget, time_limit=left)
+        )
     return _store(session, snapshot, plan, engine, reason=reason, actor=actor)
+
+
+def _widened(
+    snapshot: Snapshot,
+    stuck: set[tuple[str, SolverKind]],
+    followed: Callable[[Snapshot], SolverPlan | None],
+) -> Snapshot:
+    """Widen the stranded parcels' windows by the smallest grace that works."""
+    for grace in GRACE_STEPS:
+        trial = widen(snapshot, _soonest(snapshot, stuck, grace))
+        warm = followed(trial)
+        fixed = repair_plan(trial.problem, warm) if warm is not None else None
+        if grace is None or (fixed is not None and not _stranded(trial, fixed)):
+            return trial
+    return snapshot
 
 
 # Minutes after the earliest possible service a stranded parcel may still be
