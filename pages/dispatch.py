@@ -76,9 +76,12 @@ def declared_section(frame: Frame, board: DispatchBoard) -> None:
         if editor and right.button("End", key=f"end_{item.id}"):
             act(
                 lambda i=item.id: end_declaration(
-                    frame.engine, user=frame.user, declaration=i
+                    frame.engine,
+                    user=frame.user,
+                    declaration=i,
+                    zone=ZoneInfo(frame.zone),
                 ),
-                "ended: {}",
+                "Ended: {}",
             )
 
 

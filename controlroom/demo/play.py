@@ -20,20 +20,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from controlroom.clock import operating_now
 from controlroom.demo.day import OSLO, OrderPlan
 from controlroom.demo.parameters import DemoWorld
 from controlroom.demo.probes import probe_latency
 from controlroom.demo.wallet import receive_address
-from controlroom.dispatch.degradations import is_active
+from controlroom.dispatch.degradations import active_degradations
 from controlroom.dispatch.models import (
-    DegradationKind,
     Route,
     Stop,
     StopKind,
     StopStatus,
     VehicleStatus,
 )
-from controlroom.dispatch.scheduling import schedule_waiting_orders
+from controlroom.dispatch.scheduling import HOLDS_ORDERS, schedule_waiting_orders
 from controlroom.dispatch.service import (
     StopSlot,
     complete_stop,
@@ -106,6 +106,7 @@ class _Day:
     def __init__(self, session: Session, world: DemoWorld) -> None:
         self.session = session
         self.world = world
+        self.floor = operating_now(session)
         self.progress = DayProgress()
 
         sender_task = {party: task for task, party in world.senders.items()}
@@ -221,7 +222,9 @@ class _Day:
         if order is not None:
             is_pickup = stop.kind is StopKind.PICKUP
             delay = order.pickup_delay if is_pickup else order.delivery_delay
-        at = stop.eta + delay
+        # Never before the tick began: a plan published just now cannot have
+        # been driven in the past.
+        at = max(stop.eta + delay, self.floor)
         done = [s.done_at for s in stops if s.done_at is not None]
         if done:
             at = max(at, max(done) + STOP_GAP)
@@ -330,8 +333,8 @@ class _Day:
         self.progress.orders += 1
 
     def _schedule(self, order: OrderPlan, parcel: Parcel) -> None:
-        if is_active(self.session, DegradationKind.SCHEDULER_DOWN):
-            logger.info("scheduler down; parcel=%s waits for a re-plan", parcel.id)
+        if any(d.kind in HOLDS_ORDERS for d in active_degradations(self.session)):
+            logger.info("orders held; parcel=%s waits for a re-plan", parcel.id)
             return
         vehicle_id = self.world.vehicles[order.route]
         route = next((r for r in self.routes if r.vehicle_id == vehicle_id), None)
@@ -363,6 +366,10 @@ class _Day:
             delivery=StopSlot(delivery, order.delivery_eta),
             at=order.release,
             actor=SCHEDULER,
+        )
+        # Orders that waited (the scheduler was down) go in with this one.
+        schedule_waiting_orders(
+            self.session, at=order.release, zone=OSLO, actor=SCHEDULER
         )
 
     def _payer(
@@ -473,7 +480,16 @@ class _Day:
 
 
 def play_until(session: Session, world: DemoWorld, *, until: datetime) -> DayProgress:
-    """Run every action of the day due by ``until``, in time order."""
+    """Run every action of the day due by ``until``, in time order.
+
+    The route scheduler first retries the orders still waiting for a place
+    (a van was running late, or the scheduler was down), as it would on its
+    own rhythm.
+    """
+    if not any(d.kind in HOLDS_ORDERS for d in active_degradations(session)):
+        schedule_waiting_orders(
+            session, at=operating_now(session), zone=OSLO, actor=SCHEDULER
+        )
     day = _Day(session, world)
     while (action := day.next_action(until)) is not None:
         action.run()

@@ -42,10 +42,18 @@ from controlroom.dispatch.models import (
 )
 from controlroom.dispatch.publishing import Channel, publish
 from controlroom.dispatch.replanning import SearchBudget, replan
+from controlroom.dispatch.scheduling import schedule_waiting_orders
 from controlroom.errors import DispatchError
+from controlroom.overview.wording import counted
 from controlroom.session_frame import SignedInUser, require_role
 
 logger = logging.getLogger(__name__)
+
+# Ending these lets the route scheduler place the orders that waited.
+RESUMES_SCHEDULING = frozenset(
+    {DegradationKind.SCHEDULER_DOWN, DegradationKind.DRIVER_APP_DOWN}
+)
+SCHEDULER_ACTOR = "route-scheduler"
 
 # Who may declare degradations, re-plan and publish; ops may look.
 DISPATCHERS = frozenset({Role.DISPATCHER, Role.MANAGEMENT})
@@ -116,17 +124,32 @@ def declare(
     return summary
 
 
-def end_declaration(engine: Engine, *, user: SignedInUser, declaration: int) -> str:
-    """End an open declaration as ``user``; return its summary."""
+def end_declaration(
+    engine: Engine, *, user: SignedInUser, declaration: int, zone: ZoneInfo
+) -> str:
+    """End an open declaration as ``user``; return what happened, in words."""
     require_role(user, DISPATCHERS, "end a declaration")
     with Session(engine) as session, session.begin():
         item = session.get(Degradation, declaration)
         if item is None:
             raise DispatchError(f"There is no declaration {declaration}.")
-        end_degradation(
-            session, degradation=item, at=operating_now(session), actor=user.username
-        )
-        return item.summary
+        at = operating_now(session)
+        end_degradation(session, degradation=item, at=at, actor=user.username)
+        summary = item.summary
+        if item.kind in RESUMES_SCHEDULING:
+            # The scheduler is back: the orders that waited go into the plan
+            # now, not whenever the next order happens to arrive.
+            done = schedule_waiting_orders(
+                session, at=at, zone=zone, actor=SCHEDULER_ACTOR
+            )
+            if done.placed:
+                summary += f"; {counted(len(done.placed), 'waiting order')} scheduled"
+            if done.waiting:
+                summary += (
+                    f"; {counted(len(done.waiting), 'order')} still fit nowhere: "
+                    "re-plan"
+                )
+        return summary
 
 
 def replan_now(

@@ -32,9 +32,11 @@ from controlroom.dispatch.snapshot import (
     TRANSFER_MINUTES,
     Snapshot,
     as_solver_plan,
+    extend_shifts,
     key_id,
     late_stops,
     local_midnight,
+    overtime,
     parcel_key,
     vehicle_key,
     widen,
@@ -348,12 +350,15 @@ def take_snapshot(
     # stay promised: their windows open to the end of the shift. Widening
     # one can make a later stop late, so repeat until none is.
     for _ in range(WIDEN_ROUNDS):
-        late = late_stops(snapshot.problem, as_solver_plan(snapshot, plan))
-        if not late:
+        current = as_solver_plan(snapshot, plan)
+        late = late_stops(snapshot.problem, current)
+        over = overtime(snapshot.problem, current)
+        if not late and not over:
             break
         snapshot = widen(
             snapshot, {key: start + LATE_GRACE_MINUTES for key, start in late.items()}
         )
+        snapshot = extend_shifts(snapshot, over)
     return snapshot
 
 

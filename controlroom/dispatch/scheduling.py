@@ -9,7 +9,9 @@ as orders not in the plan, for the next re-plan. Each placement is journalled
 as ``StopsScheduled``.
 
 Only waiting parcels are placed; a lost van's parcels wait for the
-dispatcher's re-plan, which decides who collects them.
+dispatcher's re-plan, which decides who collects them. Nothing is placed
+while the scheduler or the driver app is declared down (``HOLDS_ORDERS``):
+drivers without the app follow the manifests they were sent.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controlroom.dispatch.day_reading import take_snapshot
+from controlroom.dispatch.degradations import active_degradations
 from controlroom.dispatch.models import (
+    DegradationKind,
     Plan,
     PlanStatus,
     Route,
@@ -46,6 +50,11 @@ from solver import StopKind as SolverKind
 from solver import repair_plan
 
 logger = logging.getLogger(__name__)
+
+# While one of these is declared, new orders wait for the dispatcher.
+HOLDS_ORDERS = frozenset(
+    {DegradationKind.SCHEDULER_DOWN, DegradationKind.DRIVER_APP_DOWN}
+)
 
 # Sequence numbers are moved out of the way before renumbering a route, so
 # the (route, sequence) uniqueness holds at every flush.
@@ -85,6 +94,11 @@ def schedule_waiting_orders(
     waiting = waiting_parcels(session, plan)
     if not waiting:
         return Scheduled((), ())
+    if any(d.kind in HOLDS_ORDERS for d in active_degradations(session)):
+        # Down scheduler: nothing is placed. App down: drivers work from the
+        # manifests they were sent, so a change would never reach them; the
+        # orders wait for a re-plan that is published as new manifests.
+        return Scheduled((), tuple(waiting))
     snapshot = take_snapshot(session, at=at, zone=zone)
     repaired = repair_plan(snapshot.problem, as_solver_plan(snapshot, plan))
     if repaired is None:

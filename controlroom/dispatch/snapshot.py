@@ -124,7 +124,7 @@ def widen(snapshot: Snapshot, dues: Mapping[tuple[str, SolverKind], float]) -> S
     """Return ``snapshot`` with these stops' windows closing later.
 
     ``dues`` gives each stop its new latest start (never earlier than the
-    promised one, never past the end of the shift unless it already was).
+    promised one).
     The promised times are kept, so the stored stops are still marked late.
     """
     if not dues:
@@ -134,7 +134,7 @@ def widen(snapshot: Snapshot, dues: Mapping[tuple[str, SolverKind], float]) -> S
     def opened(stop: SolverStop, key: tuple[str, SolverKind]) -> SolverStop:
         if key not in dues:
             return stop
-        due = max(stop.due, stop.ready, min(dues[key], snapshot.shift_end))
+        due = max(stop.due, stop.ready, dues[key])
         return replace(stop, due=due)
 
     shipments = tuple(
@@ -160,6 +160,35 @@ def widen(snapshot: Snapshot, dues: Mapping[tuple[str, SolverKind], float]) -> S
     )
     widened = replace(problem, shipments=shipments, vehicles=vehicles)
     return replace(snapshot, problem=widened)
+
+
+def overtime(problem: Problem, plan: SolverPlan) -> dict[str, float]:
+    """Return the vans ``plan`` brings back after their shift, with when."""
+    late = {}
+    for route in plan.routes:
+        vehicle = problem.vehicle(route.vehicle_id)
+        if vehicle is not None and route.end_arrival > vehicle.shift_end + 1e-6:
+            late[route.vehicle_id] = route.end_arrival
+    return late
+
+
+def extend_shifts(snapshot: Snapshot, ends: Mapping[str, float]) -> Snapshot:
+    """Return ``snapshot`` with these vans' shifts ending later.
+
+    A plan the vans already follow may bring a van back late (it ran
+    behind); that overtime is taken as given, so the rest of the plan can
+    still be repaired around it.
+    """
+    if not ends:
+        return snapshot
+    problem = snapshot.problem
+    vehicles = tuple(
+        replace(vehicle, shift_end=max(vehicle.shift_end, ends[vehicle.id]))
+        if vehicle.id in ends
+        else vehicle
+        for vehicle in problem.vehicles
+    )
+    return replace(snapshot, problem=replace(problem, vehicles=vehicles))
 
 
 def as_solver_plan(snapshot: Snapshot, plan: Plan) -> SolverPlan:

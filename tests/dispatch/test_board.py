@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controlroom.auth.models import Role
+from controlroom.demo.simulator import run_simulation
 from controlroom.dispatch.actions import (
     declare,
     end_declaration,
@@ -17,14 +19,15 @@ from controlroom.dispatch.actions import (
 )
 from controlroom.dispatch.board import dispatch_board
 from controlroom.dispatch.manifest import sms_manifest
-from controlroom.dispatch.models import DegradationKind, Plan, PlanStatus
+from controlroom.dispatch.models import DegradationKind, Plan, PlanStatus, Stop
 from controlroom.dispatch.publishing import Channel
 from controlroom.dispatch.replanning import SearchBudget
 from controlroom.errors import DispatchError, PermissionDenied
 from controlroom.journal.models import JournalEvent
 from controlroom.messaging.gsm import gsm_septets
+from controlroom.orders.models import Parcel
 from controlroom.session_frame import SignedInUser
-from tests.dispatch.conftest import Morning
+from tests.dispatch.conftest import MID_MORNING, Morning
 
 OSLO = ZoneInfo("Europe/Oslo")
 DISPATCHER = SignedInUser("dana", "Dana", Role.DISPATCHER)
@@ -77,10 +80,10 @@ def test_ending_a_declaration_twice_is_refused(morning: Morning) -> None:
     declare(morning.engine, user=DISPATCHER, kind=DegradationKind.DRIVER_APP_DOWN)
     board = dispatch_board(morning.engine)
     item = board.declared[0].id
-    end_declaration(morning.engine, user=DISPATCHER, declaration=item)
+    end_declaration(morning.engine, user=DISPATCHER, declaration=item, zone=OSLO)
 
     with pytest.raises(DispatchError, match="has already ended"):
-        end_declaration(morning.engine, user=DISPATCHER, declaration=item)
+        end_declaration(morning.engine, user=DISPATCHER, declaration=item, zone=OSLO)
 
 
 def test_the_board_shows_a_draft_with_its_diff(morning: Morning) -> None:
@@ -129,3 +132,45 @@ def test_publishing_a_superseded_draft_is_refused(morning: Morning) -> None:
 
     with pytest.raises(DispatchError, match="superseded; only a draft"):
         publish_now(morning.engine, user=DISPATCHER, version=first, zone=OSLO)
+
+
+def test_ending_the_scheduler_outage_schedules_the_orders_that_waited(
+    morning: Morning,
+) -> None:
+    declare(morning.engine, user=DISPATCHER, kind=DegradationKind.SCHEDULER_DOWN)
+    run_simulation(
+        morning.engine, speed=60, fast=True, until=MID_MORNING + timedelta(hours=2)
+    )
+    waiting_before = len(dispatch_board(morning.engine).backlog)
+    item = dispatch_board(morning.engine).declared[0].id
+
+    said = end_declaration(morning.engine, user=DISPATCHER, declaration=item, zone=OSLO)
+
+    assert waiting_before > 0
+    assert "waiting order" in said and "scheduled" in said
+    assert len(dispatch_board(morning.engine).backlog) < waiting_before
+
+
+def test_while_the_app_is_down_new_orders_wait_for_a_published_replan(
+    morning: Morning,
+) -> None:
+    declare(morning.engine, user=DISPATCHER, kind=DegradationKind.DRIVER_APP_DOWN)
+    version = replan_now(
+        morning.engine, user=DISPATCHER, reason="app down", zone=OSLO, budget=QUICK
+    )
+    publish_now(morning.engine, user=DISPATCHER, version=version, zone=OSLO)
+    with Session(morning.engine) as session:
+        known = set(session.scalars(select(Parcel.id)))
+
+    run_simulation(
+        morning.engine, speed=60, fast=True, until=MID_MORNING + timedelta(hours=1)
+    )
+
+    with Session(morning.engine) as session:
+        arrived = set(session.scalars(select(Parcel.id))) - known
+        in_plan = set(
+            session.scalars(select(Stop.parcel_id).where(Stop.parcel_id.in_(arrived)))
+        )
+    assert arrived
+    assert in_plan == set()
+    assert len(dispatch_board(morning.engine).backlog) >= len(arrived)

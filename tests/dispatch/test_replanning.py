@@ -24,6 +24,7 @@ from controlroom.dispatch.models import (
     Depot,
     Plan,
     PlanStatus,
+    Route,
     Stop,
     StopKind,
     StopStatus,
@@ -39,7 +40,7 @@ from controlroom.health.models import Component, ComponentKind, ComponentState
 from controlroom.health.service import set_component_state
 from controlroom.journal.models import JournalEvent
 from controlroom.orders.models import Parcel, ParcelStatus
-from tests.dispatch.conftest import MID_MORNING, OSLO, Morning
+from tests.dispatch.conftest import EARLY, MID_MORNING, OSLO, Morning
 
 REPAIR = SearchBudget(max_solutions=0)
 SEARCH = SearchBudget(max_solutions=40, time_limit=None, seed=3)
@@ -555,3 +556,67 @@ def test_a_backlog_order_whose_pickup_window_passed_says_so(morning: Morning) ->
         for item in passed:
             assert item.parcel.pickup_until < later
             assert "agree a new pickup time with the sender" in item.explanation
+
+
+def test_a_van_running_late_does_not_stop_new_orders_being_scheduled(
+    early: Morning,
+) -> None:
+    with Session(early.engine) as session, session.begin():
+        van = session.scalars(select(Vehicle).where(Vehicle.plate == "CP 10008")).one()
+        declare_vehicle_lost(session, vehicle=van, at=EARLY, actor="dispatcher")
+        version = replan(
+            session, at=EARLY, zone=OSLO, actor="d", reason="lost", budget=REPAIR
+        ).version
+    publish_at = EARLY + timedelta(minutes=23)
+    run_simulation(early.engine, speed=60, fast=True, until=publish_at)
+    with Session(early.engine) as session, session.begin():
+        reviewed = session.scalars(select(Plan).where(Plan.version == version)).one()
+        publish(session, draft=reviewed, at=publish_at, zone=OSLO, actor="d")
+        known = set(session.scalars(select(Parcel.id)))
+    later = publish_at + timedelta(minutes=40)
+    run_simulation(early.engine, speed=60, fast=True, until=later)
+
+    with Session(early.engine) as session:
+        arrived = session.scalars(select(Parcel).where(Parcel.id.not_in(known))).all()
+        scheduled_at = {
+            event.subject: event.occurred_at
+            for event in session.scalars(
+                select(JournalEvent).where(
+                    JournalEvent.kind == "StopsScheduled",
+                    JournalEvent.actor == "route-scheduler",
+                )
+            )
+        }
+        assert arrived
+        for parcel in arrived:
+            assert scheduled_at[parcel.subject] == parcel.ordered_at
+
+
+def test_no_stop_is_done_before_the_plan_that_sent_it_was_published(
+    early: Morning,
+) -> None:
+    with Session(early.engine) as session, session.begin():
+        van = session.scalars(select(Vehicle).where(Vehicle.plate == "CP 10008")).one()
+        declare_vehicle_lost(session, vehicle=van, at=EARLY, actor="dispatcher")
+        version = replan(
+            session, at=EARLY, zone=OSLO, actor="d", reason="lost", budget=REPAIR
+        ).version
+    publish_at = EARLY + timedelta(minutes=23)
+    run_simulation(early.engine, speed=60, fast=True, until=publish_at)
+    with Session(early.engine) as session, session.begin():
+        reviewed = session.scalars(select(Plan).where(Plan.version == version)).one()
+        publish(session, draft=reviewed, at=publish_at, zone=OSLO, actor="d")
+
+    run_simulation(
+        early.engine, speed=60, fast=True, until=publish_at + timedelta(hours=2)
+    )
+
+    with Session(early.engine) as session:
+        done = session.scalars(
+            select(Stop.done_at)
+            .join(Route, Route.id == Stop.route_id)
+            .join(Plan, Plan.id == Route.plan_id)
+            .where(Plan.version == version, Stop.done_at.is_not(None))
+        ).all()
+        assert done
+        assert min(done) >= publish_at
