@@ -42,7 +42,7 @@ def hhmm(moment: datetime | None, zone: str) -> str:
     return "" if moment is None else moment.astimezone(ZoneInfo(zone)).strftime("%H:%M")
 
 
-def plan_table(plan: BoardPlan, zone: str) -> pd.DataFrame:
+def plan_table(plan: BoardPlan, zone: str, now: datetime) -> pd.DataFrame:
     rows = [
         {
             "Van": route.plate,
@@ -51,7 +51,7 @@ def plan_table(plan: BoardPlan, zone: str) -> pd.DataFrame:
             "Do": KIND_WORDS[stop.kind.value],
             "Parcel": stop.code,
             "Postcode": stop.postcode,
-            "ETA": hhmm(stop.eta, zone),
+            "ETA": hhmm(stop.eta, zone) + (" overdue" if stop.eta < now else ""),
             "Window until": hhmm(stop.due, zone),
             "Late": "LATE" if stop.late else "",
         }
@@ -457,7 +457,9 @@ def render() -> None:
             key="route_map",
             config=CHART_CONFIG,
         )
-        st.dataframe(plan_table(shown, frame.zone), hide_index=True, height=420)
+        st.dataframe(
+            plan_table(shown, frame.zone, board.now), hide_index=True, height=420
+        )
         if shown.unserved:
             st.caption(
                 f"{counted(len(shown.unserved), 'parcel')} left out of this plan."

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -227,10 +227,12 @@ def published_manifests(engine: Engine) -> tuple[DriverManifest, ...]:
         plan = session.scalar(select(Plan).where(Plan.status == PlanStatus.PUBLISHED))
         if plan is None:
             raise DispatchError("No plan is published yet.")
-        return tuple(driver_manifests(session, plan=plan))
+        return tuple(driver_manifests(session, plan=plan, now=operating_now(session)))
 
 
-def driver_manifests(session: Session, *, plan: Plan) -> list[DriverManifest]:
+def driver_manifests(
+    session: Session, *, plan: Plan, now: datetime | None = None
+) -> list[DriverManifest]:
     """Return one manifest per van with open stops in ``plan``.
 
     They hold addresses: personal data for the driver only, never journalled.
@@ -257,14 +259,15 @@ def driver_manifests(session: Session, *, plan: Plan) -> list[DriverManifest]:
                 else "where you are",
                 end_depot=end.name if end is not None else vehicle.depot.name,
                 stops=tuple(
-                    _manifest_stop(n, stop) for n, stop in enumerate(stops, start=1)
+                    _manifest_stop(n, stop, now)
+                    for n, stop in enumerate(stops, start=1)
                 ),
             )
         )
     return manifests
 
 
-def _manifest_stop(number: int, stop: Stop) -> ManifestStop:
+def _manifest_stop(number: int, stop: Stop, now: datetime | None) -> ManifestStop:
     parcel = stop.parcel
     if stop.kind is StopKind.TRANSFER:
         street, postcode = "at the lost van", ""
@@ -281,6 +284,9 @@ def _manifest_stop(number: int, stop: Stop) -> ManifestStop:
         )
     if stop.late:
         note = (note + "; " if note else "") + "late: window already closed"
+    if now is not None and stop.eta < now:
+        # Printed again later: its planned time has passed; do it next.
+        note = (note + "; " if note else "") + "overdue"
     return ManifestStop(
         sequence=number,
         kind=stop.kind,

@@ -6,15 +6,17 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from controlroom.auth.models import Role
+from controlroom.clock import SimulatedClock
 from controlroom.demo.simulator import run_simulation
 from controlroom.dispatch.actions import (
     declare,
     end_declaration,
     publish_now,
+    published_manifests,
     replan_now,
 )
 from controlroom.dispatch.board import dispatch_board
@@ -174,3 +176,22 @@ def test_while_the_app_is_down_new_orders_wait_for_a_published_replan(
     assert arrived
     assert in_plan == set()
     assert len(dispatch_board(morning.engine).backlog) >= len(arrived)
+
+
+def test_sheets_printed_again_later_mark_stops_whose_time_has_passed(
+    morning: Morning,
+) -> None:
+    declare(morning.engine, user=DISPATCHER, kind=DegradationKind.DRIVER_APP_DOWN)
+    version = replan_now(
+        morning.engine, user=DISPATCHER, reason="app down", zone=OSLO, budget=QUICK
+    )
+    sent = publish_now(morning.engine, user=DISPATCHER, version=version, zone=OSLO)
+    with Session(morning.engine) as session, session.begin():
+        first = min(s.eta for m in sent.manifests for s in m.stops)
+        session.execute(update(SimulatedClock).values(now=first + timedelta(minutes=1)))
+
+    again = published_manifests(morning.engine)
+
+    notes = {s.eta: s.note for m in again for s in m.stops}
+    assert "overdue" in notes[first]
+    assert all("overdue" not in s.note for m in sent.manifests for s in m.stops)
