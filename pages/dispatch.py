@@ -25,8 +25,9 @@ from controlroom.dispatch.publishing import Channel
 from controlroom.dispatch.replanning import SearchBudget
 from controlroom.dispatch.route_map import route_map
 from controlroom.errors import ControlRoomError
-from controlroom.overview.wording import counted, literal_markdown
+from controlroom.overview.wording import literal_markdown
 from controlroom.session_frame import Frame, error_markdown, frame_of
+from controlroom.words import counted
 
 CHART_CONFIG = {"displayModeBar": False}
 KIND_WORDS = {"pickup": "Pick up", "delivery": "Deliver", "transfer": "Transfer"}

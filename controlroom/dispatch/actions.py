@@ -44,8 +44,8 @@ from controlroom.dispatch.publishing import Channel, publish
 from controlroom.dispatch.replanning import SearchBudget, replan
 from controlroom.dispatch.scheduling import schedule_waiting_orders
 from controlroom.errors import DispatchError
-from controlroom.overview.wording import counted
 from controlroom.session_frame import SignedInUser, require_role
+from controlroom.words import counted
 
 logger = logging.getLogger(__name__)
 

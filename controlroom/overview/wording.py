@@ -93,9 +93,3 @@ def literal_markdown(text: str) -> str:
     return "".join(
         f"\\{char}" if char in _MARKDOWN_PUNCTUATION else char for char in cleaned
     )
-
-
-def counted(number: int, noun: str, plural: str | None = None) -> str:
-    """Return ``"1 stop"`` or ``"3 stops"``: a count with its noun agreeing."""
-    word = noun if number == 1 else (plural or f"{noun}s")
-    return f"{number} {word}"
