@@ -63,29 +63,35 @@ class Outcome:
     note: str
 
 
-def _portfolio(problem: Problem, budget: float) -> tuple[Plan | None, str]:
-    result = plan_routes_best(problem, seed=SEED, time_limit=budget)
-    return result.plan, result.engine
+def _portfolio(seed: int) -> Engine:
+    def run(problem: Problem, budget: float) -> tuple[Plan | None, str]:
+        result = plan_routes_best(problem, seed=seed, time_limit=budget)
+        return result.plan, result.engine
+
+    return run
 
 
-def _ortools(problem: Problem, budget: float) -> tuple[Plan | None, str]:
-    try:
-        plan = plan_routes(
-            problem,
-            seed=SEED,
-            max_solutions=_UNBOUNDED_SOLUTIONS,
-            time_limit=budget,
-        )
-    except InvalidPlanError as error:
-        return None, f"invalid: {error}"
-    return plan, ""
+def _ortools(seed: int) -> Engine:
+    def run(problem: Problem, budget: float) -> tuple[Plan | None, str]:
+        try:
+            plan = plan_routes(
+                problem,
+                seed=seed,
+                max_solutions=_UNBOUNDED_SOLUTIONS,
+                time_limit=budget,
+            )
+        except InvalidPlanError as error:
+            return None, f"invalid: {error}"
+        return plan, ""
+
+    return run
 
 
-def _bare_peer(solve: PeerSolve) -> Engine:
+def _bare_peer(solve: PeerSolve, seed: int) -> Engine:
     def run(problem: Problem, budget: float) -> tuple[Plan | None, str]:
         impossible = unservable(problem)
         shipments = [s for s in problem.shipments if s.id not in impossible]
-        routes = solve(problem, shipments, PeerBudget(SEED, time_limit=budget))
+        routes = solve(problem, shipments, PeerBudget(seed, time_limit=budget))
         plan = plan_from_routes(problem, routes, impossible)
         violations = validate(problem, plan)
         if violations:
@@ -135,6 +141,7 @@ def run(
     *,
     data: Path,
     peers: bool,
+    seed: int = SEED,
     out: Callable[[str], None] = print,
 ) -> None:
     """Plan every instance at every budget with every engine; print the table.
@@ -150,10 +157,13 @@ def run(
             "<instance>.txt files); pass --data DIRECTORY"
         )
     bks = read_bks(data)
-    engines: dict[str, Engine] = {"portfolio": _portfolio, "ortools": _ortools}
+    engines: dict[str, Engine] = {
+        "portfolio": _portfolio(seed),
+        "ortools": _ortools(seed),
+    }
     if peers:
-        engines["pyvrp"] = _bare_peer(pyvrp_model.solve)
-        engines["vroom"] = _bare_peer(vroom_model.solve)
+        engines["pyvrp"] = _bare_peer(pyvrp_model.solve, seed)
+        engines["vroom"] = _bare_peer(vroom_model.solve, seed)
 
     results: dict[tuple[float, str, str], Outcome] = {}
     problems = {
@@ -215,6 +225,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--peers", action="store_true", help="also run bare PyVRP and bare VROOM"
     )
     parser.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="seed for every engine that takes one (default: %(default)s)",
+    )
+    parser.add_argument(
         "--data",
         type=Path,
         default=DEFAULT_DATA,
@@ -230,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not budgets or any(not 0 < b < 3600 for b in budgets):
         parser.error("every budget must be more than 0 and under 3600 seconds")
     try:
-        run(instances, budgets, data=args.data, peers=args.peers)
+        run(instances, budgets, data=args.data, peers=args.peers, seed=args.seed)
     except (FileNotFoundError, InstanceFormatError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -18,46 +18,21 @@ windows):
 * A shipment is both visits or none: a disjunction on each visit and their
   active flags tied together, as the OR-Tools pickup-and-delivery examples do.
 
-Re-planning rules (the costs form one hierarchy, each level larger than
-everything below it can gain):
+Re-planning rules (oldest promise first when capacity is short, minimal
+change on re-plan, locked sequences, driver breaks) are side constraints in
+``solver.ortools_rules``; with this module it is the only one that knows
+OR-Tools indices.
 
-* **Who stays unserved when capacity is short: oldest promise first.** Each
-  shipment's drop penalty is ``drop_cost * (1 + rank / ranks)``, where
-  ``rank`` counts how many distinct promise times are newer than its own
-  (``Shipment.promised_at``; none counts as the newest). Every penalty lies
-  in ``[drop_cost, 2 * drop_cost)``, so serving more shipments always wins
-  (dropping two costs more than dropping any one), and among plans serving
-  as many, the search drops the newest promises: a customer who ordered
-  first is kept first, which is the rule a dispatcher can explain.
-* **Minimal change on re-plan.** With a warm start, putting a shipment on
-  another vehicle than the warm start did costs ``MOVE_PENALTY_SHIFTS``
-  times the longest shift (in distance units). One move can save at most
-  the detour of that shipment, which is shorter than a shift, so no move is
-  made to shorten routes; a move still beats dropping a shipment, and
-  using a spare vehicle (``vehicle_cost``, two shifts) is preferred to
-  moving two or more of another driver's stops. Shipments whose warm-start
-  vehicle is gone (a breakdown) move freely. The count of moves is a
-  dimension whose per-vehicle transit is 1 at each pickup that vehicle did
-  not have, and its span cost is the penalty: OR-Tools filters dimension
-  costs incrementally, which a Python callback per arc would not.
-* **Locks to a sequence.** A vehicle's ``locked_sequence`` visits may only
-  ride it, in that relative order, enforced on a ``rank`` dimension that
-  counts visits; an under-way stop must have rank 1 (first after the
-  start) and may only be dropped at the on-board penalty.
-* **Driver breaks** are OR-Tools break intervals on the time dimension
-  (``SetBreakIntervalsOfVehicle``): they may not overlap a service and
-  pause travel, the model ``solver.plan.schedule_route`` times.
 * A closed road with no detour left has infinite travel time; in the model
   it is longer than the horizon, so no route can use it.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from time import monotonic
 
@@ -65,7 +40,14 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from solver.errors import NoPlanFoundError
-from solver.problem import Problem, Shipment, Stop, StopKind, Vehicle
+from solver.ortools_rules import (
+    add_breaks,
+    add_move_penalty,
+    add_sequences,
+    drop_penalties,
+    warm_indices,
+)
+from solver.problem import Problem, Shipment, Stop, StopKind
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +239,7 @@ def solve(
             index_of[item.visit] = manager.NodeToIndex(node)
     vehicle_number = {v.id: n for n, v in enumerate(vehicles)}
 
-    penalty = _drop_penalties(order, drop_cost)
+    penalty = drop_penalties(order, drop_cost)
     for vehicle in vehicles:
         if vehicle.under_way and vehicle.locked_sequence[0][0] in penalty:
             # The vehicle is driving to this pickup: drop it only as a last
@@ -279,13 +261,13 @@ def solve(
             routing.VehicleVar(pickup).SetValues(allowed)
             routing.VehicleVar(delivery).SetValues(allowed)
 
-    _add_sequences(routing, vehicles, index_of)
+    add_sequences(routing, vehicles, index_of)
     if warm_routes:
         move_cost = MOVE_PENALTY_SHIFTS * SCALE * (math.ceil(longest_shift) + 1)
-        _add_move_penalty(
+        add_move_penalty(
             routing, manager, vehicles, order, warm_routes, index_of, move_cost
         )
-    _add_breaks(routing, manager, time, vehicles, service, nodes, tick, floor_tick)
+    add_breaks(routing, manager, time, vehicles, service, tick, floor_tick, _up)
 
     for number, vehicle in enumerate(vehicles):
         for parcel in vehicle.on_board:
@@ -321,7 +303,7 @@ def solve(
     if start_routes:
         routing.CloseModelWithParameters(parameters)
         initial = routing.ReadAssignmentFromRoutes(
-            _warm_indices(vehicles, start_routes, index_of), True
+            warm_indices(vehicles, start_routes, index_of), True
         )
         if initial is None:
             logger.info("warm_start=rejected reason=infeasible_or_incomplete")
@@ -358,141 +340,3 @@ def solve(
         routes[vehicle.id] = visits
     everything = {visit[0] for visit in index_of}
     return SearchResult(routes, frozenset(everything - served), warm_started)
-
-
-def _warm_indices(
-    vehicles: Sequence[Vehicle],
-    warm_routes: Mapping[str, Sequence[Visit]],
-    index_of: Mapping[Visit, int],
-) -> list[list[int]]:
-    """Map a previous plan's visits onto this model, dropping half-known pairs."""
-    indices: list[list[int]] = []
-    for vehicle in vehicles:
-        visits = [v for v in warm_routes.get(vehicle.id, ()) if v in index_of]
-        parcels = [v[0] for v in visits]
-        # A shipment whose other half is gone (or moved) cannot be replayed;
-        # leave it for the search to re-insert.
-        kept = [
-            v
-            for v in visits
-            if parcels.count(v[0]) == 2
-            or (v[1] is StopKind.DELIVERY and (v[0], StopKind.PICKUP) not in index_of)
-        ]
-        indices.append([index_of[v] for v in kept])
-    return indices
-
-
-def _drop_penalties(shipments: Sequence[Shipment], drop_cost: int) -> dict[str, int]:
-    """Oldest promise first: older promises cost more to drop, all < 2x."""
-    newest_first = sorted(
-        {s.promised_at for s in shipments if s.promised_at is not None},
-        reverse=True,
-    )
-    # Rank 0 is "no promise time" and the newest promise; older ranks grow.
-    rank = {when: number + 1 for number, when in enumerate(newest_first)}
-    ranks = len(newest_first) + 1
-    return {
-        s.id: drop_cost
-        + (drop_cost * (rank[s.promised_at] if s.promised_at is not None else 0))
-        // ranks
-        for s in shipments
-    }
-
-
-def _add_sequences(
-    routing: pywrapcp.RoutingModel,
-    vehicles: Sequence[Vehicle],
-    index_of: Mapping[Visit, int],
-) -> None:
-    """Locked visits ride their vehicle in order; an under-way one comes first."""
-    if not any(v.locked_sequence for v in vehicles):
-        return
-    size = routing.Size() + routing.vehicles()
-    routing.AddDimension(
-        routing.RegisterUnaryTransitVector([1] * size), 0, size, True, "rank"
-    )
-    rank = routing.GetDimensionOrDie("rank")
-    solver = routing.solver()
-    for number, vehicle in enumerate(vehicles):
-        indices = [index_of[v] for v in vehicle.locked_sequence if v in index_of]
-        for index in indices:
-            routing.VehicleVar(index).SetValues([-1, number])
-        for before, after in itertools.pairwise(indices):
-            both = routing.ActiveVar(before) * routing.ActiveVar(after)
-            # Only binds when both are served; otherwise it is slack by size.
-            solver.Add(
-                rank.CumulVar(before) + 1 <= rank.CumulVar(after) + size * (1 - both)
-            )
-        first = vehicle.locked_sequence[0] if vehicle.under_way else None
-        if first is not None and first in index_of:
-            index = index_of[first]
-            active = routing.ActiveVar(index)
-            solver.Add(rank.CumulVar(index) <= 1 + size * (1 - active))
-
-
-def _add_move_penalty(
-    routing: pywrapcp.RoutingModel,
-    manager: pywrapcp.RoutingIndexManager,
-    vehicles: Sequence[Vehicle],
-    shipments: Sequence[Shipment],
-    warm_routes: Mapping[str, Sequence[Visit]],
-    index_of: Mapping[Visit, int],
-    move_cost: int,
-) -> None:
-    """Charge ``move_cost`` per shipment placed off its warm-start vehicle."""
-    present = {v.id for v in vehicles}
-    was_on: dict[int, str] = {}
-    for vehicle_id, visits in warm_routes.items():
-        if vehicle_id not in present:
-            continue
-        for parcel_id, kind in visits:
-            if kind is StopKind.PICKUP and (parcel_id, kind) in index_of:
-                was_on[index_of[(parcel_id, kind)]] = vehicle_id
-    if not was_on or not shipments:
-        return
-    size = routing.Size() + routing.vehicles()
-    # Unary transit vectors are indexed by node, not by routing index.
-    owner = np.full(size, "", dtype=object)
-    for index, previous in was_on.items():
-        owner[manager.IndexToNode(index)] = previous
-    tracked = owner != ""
-    transits = []
-    for vehicle in vehicles:
-        moved = (tracked & (owner != vehicle.id)).astype(np.int64)
-        transits.append(routing.RegisterUnaryTransitVector(moved.tolist()))
-    routing.AddDimensionWithVehicleTransits(transits, 0, size, True, "moved")
-    routing.GetDimensionOrDie("moved").SetSpanCostCoefficientForAllVehicles(move_cost)
-
-
-def _add_breaks(
-    routing: pywrapcp.RoutingModel,
-    manager: pywrapcp.RoutingIndexManager,
-    time: pywrapcp.RoutingDimension,
-    vehicles: Sequence[Vehicle],
-    service: Sequence[int],
-    nodes: Sequence[_Node],
-    tick: Callable[[float], int],
-    floor_tick: Callable[[float], int],
-) -> None:
-    """Give each vehicle's breaks to OR-Tools as break intervals."""
-    if not any(v.breaks for v in vehicles):
-        return
-    solver = routing.solver()
-    # A break may not overlap a service: the visit's own transit is its
-    # service time (the rest of a transit is travel, which a break pauses).
-    visit_transit = [
-        service[manager.IndexToNode(index)] for index in range(routing.Size())
-    ]
-    for number, vehicle in enumerate(vehicles):
-        intervals = [
-            solver.FixedDurationIntervalVar(
-                tick(item.earliest_start),
-                floor_tick(item.latest_start),
-                _up(item.duration),
-                False,
-                f"break {vehicle.id}/{item.id}",
-            )
-            for item in vehicle.breaks
-        ]
-        if intervals:
-            time.SetBreakIntervalsOfVehicle(intervals, number, visit_transit)

@@ -8,7 +8,9 @@ its own keys through unchanged.
 Re-planning data lives here too, all optional: a vehicle's breaks, the stops
 locked to it in sequence (the first one possibly under way), each shipment's
 promise time (who stays unserved when capacity is short, see
-``solver.ortools_model``), closed locations and closed roads.
+``solver.ortools_rules``), closed locations and closed roads. The travel
+matrix is built by ``solver.travel`` and the cross-references are checked by
+``solver.references`` when a ``Problem`` is constructed.
 """
 
 from __future__ import annotations
@@ -16,13 +18,27 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
-from solver.errors import ProblemDataError, UnknownReferenceError
+from solver.errors import ProblemDataError
+from solver.references import check_references
+from solver.stops import StopKind, StopRef
+from solver.travel import close_roads, euclidean_matrix, given_matrix
+
+__all__ = [
+    "Break",
+    "Depot",
+    "Location",
+    "OnBoardParcel",
+    "Problem",
+    "Shipment",
+    "Stop",
+    "StopKind",
+    "StopRef",
+    "Vehicle",
+]
 
 
 def _require(condition: bool, field_name: str, message: str) -> None:
@@ -32,17 +48,6 @@ def _require(condition: bool, field_name: str, message: str) -> None:
 
 def _finite(value: float, field_name: str) -> None:
     _require(math.isfinite(value), field_name, f"must be a finite number, got {value}")
-
-
-class StopKind(StrEnum):
-    """What a vehicle does at a stop."""
-
-    PICKUP = "pickup"
-    DELIVERY = "delivery"
-
-
-# One visit named by ids: (shipment or on-board parcel id, pickup or delivery).
-StopRef = tuple[str, StopKind]
 
 
 @dataclass(frozen=True)
@@ -278,129 +283,19 @@ class Problem:
             for parcel_id, _ in vehicle.locked_sequence:
                 owners.setdefault(parcel_id, vehicle)
         object.__setattr__(self, "_owners", owners)
-        self._check_references()
+        check_references(self)
         if self.travel_times is None:
-            array, rows = _euclidean(self.locations)
+            array, rows = euclidean_matrix(self.locations)
         else:
-            array, rows = self._given_matrix(), None
+            array, rows = given_matrix(self.travel_times, len(self.locations)), None
         if self.closed_roads:
-            array, rows = self._close_roads(array), None
+            closed = {(index[a], index[b]) for a, b in self.closed_roads}
+            array, rows = close_roads(array, closed), None
         if rows is None:
             array.setflags(write=False)
             rows = array.tolist()
         object.__setattr__(self, "_array", array)
         object.__setattr__(self, "_matrix", rows)
-
-    def _check_references(self) -> None:
-        depot_ids = {depot.id for depot in self.depots}
-
-        def known(location_id: str, where: str) -> None:
-            if location_id not in self._index:
-                raise UnknownReferenceError(f"no location {location_id!r}", field=where)
-
-        for depot in self.depots:
-            known(depot.location_id, f"Depot({depot.id}).location_id")
-        for vehicle in self.vehicles:
-            known(vehicle.start_location_id, f"Vehicle({vehicle.id}).start_location_id")
-            if vehicle.end_depot_id not in depot_ids:
-                raise UnknownReferenceError(
-                    f"no depot {vehicle.end_depot_id!r}",
-                    field=f"Vehicle({vehicle.id}).end_depot_id",
-                )
-            for parcel in vehicle.on_board:
-                known(parcel.delivery.location_id, f"OnBoardParcel({parcel.id})")
-        for shipment in self.shipments:
-            known(shipment.pickup.location_id, f"Shipment({shipment.id}).pickup")
-            known(shipment.delivery.location_id, f"Shipment({shipment.id}).delivery")
-        for location_id in sorted(self.closed_location_ids):
-            known(location_id, "Problem.closed_location_ids")
-        for a, b in self.closed_roads:
-            known(a, "Problem.closed_roads")
-            known(b, "Problem.closed_roads")
-        self._check_sequences()
-
-    def _check_sequences(self) -> None:
-        owner: dict[str, str] = {}
-        for vehicle in self.vehicles:
-            where = f"Vehicle({vehicle.id}).locked_sequence"
-            carried = {parcel.id for parcel in vehicle.on_board}
-            for parcel_id, kind in vehicle.locked_sequence:
-                shipment = self._shipments.get(parcel_id)
-                if shipment is None and parcel_id not in carried:
-                    raise UnknownReferenceError(
-                        f"{parcel_id!r} is no shipment and not on board",
-                        field=where,
-                    )
-                _require(
-                    shipment is not None or kind is StopKind.DELIVERY,
-                    where,
-                    f"{parcel_id} is already on board; only its delivery is left",
-                )
-                _require(
-                    owner.setdefault(parcel_id, vehicle.id) == vehicle.id,
-                    where,
-                    f"{parcel_id} is locked to {owner[parcel_id]} as well",
-                )
-                lock = shipment.locked_vehicle_id if shipment else None
-                _require(
-                    lock in (None, vehicle.id),
-                    where,
-                    f"shipment {parcel_id} is locked to vehicle {lock}",
-                )
-            if vehicle.under_way:
-                parcel_id, kind = vehicle.locked_sequence[0]
-                _require(
-                    kind is StopKind.PICKUP or parcel_id in carried,
-                    f"Vehicle({vehicle.id}).under_way",
-                    f"the stop under way delivers {parcel_id}, which is not on board",
-                )
-
-    def _given_matrix(self) -> npt.NDArray[np.float64]:
-        size = len(self.locations)
-        assert self.travel_times is not None
-        _require(
-            len(self.travel_times) == size
-            and all(len(row) == size for row in self.travel_times),
-            "Problem.travel_times",
-            f"must be {size} x {size}, one row and column per location",
-        )
-        array = np.array(self.travel_times, dtype=np.float64).reshape(size, size)
-        _require(
-            bool(np.all(np.isfinite(array)) and np.all(array >= 0)),
-            "Problem.travel_times",
-            "every entry must be a finite, non-negative number",
-        )
-        return array
-
-    def _close_roads(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Replace each closed arc by the shortest detour that avoids every one.
-
-        Only closed arcs change: every other direct arc is still open and a
-        travel matrix is read as direct-arc times. Dijkstra on the dense
-        matrix, one source per closed road's start, each step relaxing a
-        whole row at once.
-        """
-        closed = {(self._index[a], self._index[b]) for a, b in self.closed_roads}
-        size = len(matrix)
-        open_arcs = np.ones((size, size), dtype=bool)
-        for a, b in closed:
-            open_arcs[a, b] = False
-        costs = np.where(open_arcs, matrix, np.inf)
-        detours = matrix.copy()
-        for source in sorted({a for a, _ in closed}):
-            best = np.full(size, np.inf)
-            best[source] = 0.0
-            done = np.zeros(size, dtype=bool)
-            for _ in range(size):
-                here = int(np.argmin(np.where(done, np.inf, best)))
-                if done[here] or best[here] == np.inf:
-                    break
-                done[here] = True
-                best = np.minimum(best, best[here] + costs[here])
-            for a, b in closed:
-                if a == source:
-                    detours[a, b] = best[b]
-        return detours
 
     def travel(self, from_location: str, to_location: str) -> float:
         """Return the travel time (= distance) between two locations."""
@@ -462,27 +357,6 @@ class Problem:
     def sequence_owner(self, parcel_id: str) -> Vehicle | None:
         """Return the vehicle whose ``locked_sequence`` names ``parcel_id``."""
         return self._owners.get(parcel_id)
-
-
-@lru_cache(maxsize=4)
-def _euclidean(
-    locations: tuple[Location, ...],
-) -> tuple[npt.NDArray[np.float64], list[list[float]]]:
-    """Euclidean distances between ``locations``, shared by equal problems.
-
-    A re-plan builds several problems over the same places (``state_at``,
-    ``without_vehicle``, ...); for a 1,000-shipment day the matrix has four
-    million entries, so it is computed once. On integer coordinates (Li &
-    Lim) ``sqrt(dx*dx + dy*dy)`` is exact before its one rounding, so it
-    equals ``math.hypot`` to the last bit.
-    """
-    xs = np.array([loc.x for loc in locations], dtype=np.float64)
-    ys = np.array([loc.y for loc in locations], dtype=np.float64)
-    dx = xs[:, None] - xs[None, :]
-    dy = ys[:, None] - ys[None, :]
-    array = np.sqrt(dx * dx + dy * dy)
-    array.setflags(write=False)
-    return array, array.tolist()
 
 
 def _unique(ids: Sequence[str], field_name: str) -> None:

@@ -26,6 +26,12 @@ def lilim_lc101() -> Problem:
     return problem_from_li_lim(read_pdptw(LI_LIM / "lc101.txt"))
 
 
+@pytest.fixture(scope="session")
+def lilim_lc103() -> Problem:
+    """Li & Lim lc103 (53 shipments; best known: 9 vehicles, hard to reach)."""
+    return problem_from_li_lim(read_pdptw(LI_LIM / "lc103.txt"))
+
+
 def street(
     shipments: tuple[Shipment, ...] = (),
     *,

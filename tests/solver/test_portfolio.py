@@ -128,10 +128,9 @@ def test_a_peer_plan_the_validator_rejects_is_discarded() -> None:
 def test_bench_prints_a_table_for_one_instance(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    status = bench.main(
-        ["--instances", "lc101", "--budgets", "0.2", "--seed", "2"]
-        + ["--data", str(LI_LIM)]
-    )
+    arguments = ["--instances", "lc101", "--budgets", "0.2", "--seed", "2"]
+
+    status = bench.main([*arguments, "--data", str(LI_LIM)])
 
     out = capsys.readouterr().out
     assert status == 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from solver import Plan, StopKind, schedule_route, validate
+from solver import Plan, Problem, StopKind, pyvrp_model, schedule_route, validate
+from solver.peers import PeerBudget
 from solver.route_elimination import rank_routes
 from tests.solver.conftest import parcel, street
 
@@ -57,3 +58,15 @@ def test_a_shipment_no_other_route_can_take_is_left_over() -> None:
 
     assert [(e.route, e.left_over) for e in ranked] == [(0, ("s1",)), (1, ("s2",))]
     assert ranked[0].others == {"van2": [("s2", PICKUP), ("s2", DELIVERY)]}
+
+
+def test_pyvrp_cuts_lc103_to_its_best_known_nine_vehicles_in_300_iterations(
+    lilim_lc103: Problem,
+) -> None:
+    # Taking out the shortest route first needed 600 iterations for this.
+    shipments = list(lilim_lc103.shipments)
+
+    routes = pyvrp_model.solve(lilim_lc103, shipments, PeerBudget(1, iterations=300))
+
+    assert sum(1 for visits in routes.values() if visits) == 9
+    assert sum(len(visits) for visits in routes.values()) == 2 * len(shipments)
