@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from solver import pyvrp_model, vroom_model
+from solver import pyvrp_model, replan_timing, vroom_model
 from solver.benchmarks import read_pdptw
 from solver.errors import InstanceFormatError, InvalidPlanError
 from solver.li_lim import problem_from_li_lim
@@ -236,6 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_DATA,
         help="directory with the Li & Lim files and bks.csv (default: %(default)s)",
     )
+    parser.add_argument(
+        "--replan",
+        action="store_true",
+        help="then time the re-plan after a breakdown (python -m "
+        "solver.replan_timing, on its default lc1_2_1 day)",
+    )
     args = parser.parse_args(argv)
     instances = [name.strip() for name in args.instances.split(",") if name.strip()]
     words = [b for item in args.budgets for b in item.split(",") if b.strip()]
@@ -250,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, InstanceFormatError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.replan:
+        print()
+        replan_timing.main([])
     return 0
 
 
