@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -97,6 +98,14 @@ def act(action: object, message: str) -> None:
     st.rerun()
 
 
+def declare_now(frame: Frame, kind: DegradationKind, **fields: Any) -> None:
+    """Declare as the signed-in user and say so, or show why not."""
+    act(
+        lambda: declare(frame.engine, user=frame.user, kind=kind, **fields),
+        "Declared: {}",
+    )
+
+
 def declare_section(frame: Frame, board: DispatchBoard) -> None:
     st.subheader("Declare a degradation")
     tabs = st.tabs(
@@ -118,45 +127,23 @@ def declare_section(frame: Frame, board: DispatchBoard) -> None:
             if plate is None:
                 st.error("Choose the van first; nothing was declared.")
             else:
-                act(
-                    lambda: declare(
-                        frame.engine,
-                        user=frame.user,
-                        kind=DegradationKind.VEHICLE_LOST,
-                        plate=plate,
-                        note=note,
-                    ),
-                    "Declared: {}",
-                )
+                declare_now(frame, DegradationKind.VEHICLE_LOST, plate=plate, note=note)
     with tabs[1], st.form("area_closed", clear_on_submit=True):
         codes = st.multiselect("Postcodes closed", board.postcodes)
         note = st.text_input("Why", key="area_note", max_chars=120)
         if st.form_submit_button("Declare area closed", type="primary"):
-            act(
-                lambda: declare(
-                    frame.engine,
-                    user=frame.user,
-                    kind=DegradationKind.AREA_CLOSED,
-                    postcodes=codes,
-                    note=note,
-                ),
-                "Declared: {}",
-            )
+            declare_now(frame, DegradationKind.AREA_CLOSED, postcodes=codes, note=note)
     with tabs[2], st.form("road_closed", clear_on_submit=True):
         first = st.selectbox("From area", board.postcodes, index=None)
         second = st.selectbox("To area", board.postcodes, index=None)
         note = st.text_input("Why", key="road_note", max_chars=120)
         st.caption("Closes every direct way between the two areas, both directions.")
         if st.form_submit_button("Declare roads closed", type="primary"):
-            act(
-                lambda: declare(
-                    frame.engine,
-                    user=frame.user,
-                    kind=DegradationKind.ROAD_CLOSED,
-                    postcodes=[c for c in (first, second) if c],
-                    note=note,
-                ),
-                "Declared: {}",
+            declare_now(
+                frame,
+                DegradationKind.ROAD_CLOSED,
+                postcodes=[c for c in (first, second) if c],
+                note=note,
             )
     depots = {d[0]: d[1] for d in board.depots}
     with tabs[3], st.form("depot_lost", clear_on_submit=True):
@@ -168,16 +155,8 @@ def declare_section(frame: Frame, board: DispatchBoard) -> None:
         )
         note = st.text_input("Why", key="depot_note", max_chars=120)
         if st.form_submit_button("Declare depot lost", type="primary"):
-            act(
-                lambda: declare(
-                    frame.engine,
-                    user=frame.user,
-                    kind=DegradationKind.DEPOT_LOST,
-                    depot=lost,
-                    fallback=other,
-                    note=note,
-                ),
-                "Declared: {}",
+            declare_now(
+                frame, DegradationKind.DEPOT_LOST, depot=lost, fallback=other, note=note
             )
     with tabs[4], st.form("scheduler_down", clear_on_submit=True):
         ago = st.number_input(
@@ -190,29 +169,14 @@ def declare_section(frame: Frame, board: DispatchBoard) -> None:
         note = st.text_input("What is known", key="scheduler_note", max_chars=120)
         st.caption("New orders wait unscheduled; the next re-plan places them all.")
         if st.form_submit_button("Declare scheduler down", type="primary"):
-            act(
-                lambda: declare(
-                    frame.engine,
-                    user=frame.user,
-                    kind=DegradationKind.SCHEDULER_DOWN,
-                    minutes_ago=int(ago),
-                    note=note,
-                ),
-                "Declared: {}",
+            declare_now(
+                frame, DegradationKind.SCHEDULER_DOWN, minutes_ago=int(ago), note=note
             )
     with tabs[5], st.form("app_down", clear_on_submit=True):
         note = st.text_input("What is known", key="app_note", max_chars=120)
         st.caption("Plans then go out as SMS manifests and printed sheets.")
         if st.form_submit_button("Declare driver app down", type="primary"):
-            act(
-                lambda: declare(
-                    frame.engine,
-                    user=frame.user,
-                    kind=DegradationKind.DRIVER_APP_DOWN,
-                    note=note,
-                ),
-                "Declared: {}",
-            )
+            declare_now(frame, DegradationKind.DRIVER_APP_DOWN, note=note)
 
 
 def replan_section(frame: Frame) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -558,9 +558,8 @@ def test_a_backlog_order_whose_pickup_window_passed_says_so(morning: Morning) ->
             assert "agree a new pickup time with the sender" in item.explanation
 
 
-def test_a_van_running_late_does_not_stop_new_orders_being_scheduled(
-    early: Morning,
-) -> None:
+def lose_a_van_then_publish_late(early: Morning) -> tuple[int, datetime]:
+    """Lose CP 10008 at 07:27, re-plan, let vans drive 23 minutes, publish."""
     with Session(early.engine) as session, session.begin():
         van = session.scalars(select(Vehicle).where(Vehicle.plate == "CP 10008")).one()
         declare_vehicle_lost(session, vehicle=van, at=EARLY, actor="dispatcher")
@@ -572,6 +571,14 @@ def test_a_van_running_late_does_not_stop_new_orders_being_scheduled(
     with Session(early.engine) as session, session.begin():
         reviewed = session.scalars(select(Plan).where(Plan.version == version)).one()
         publish(session, draft=reviewed, at=publish_at, zone=OSLO, actor="d")
+    return version, publish_at
+
+
+def test_a_van_running_late_does_not_stop_new_orders_being_scheduled(
+    early: Morning,
+) -> None:
+    _, publish_at = lose_a_van_then_publish_late(early)
+    with Session(early.engine) as session:
         known = set(session.scalars(select(Parcel.id)))
     later = publish_at + timedelta(minutes=40)
     run_simulation(early.engine, speed=60, fast=True, until=later)
@@ -595,17 +602,7 @@ def test_a_van_running_late_does_not_stop_new_orders_being_scheduled(
 def test_no_stop_is_done_before_the_plan_that_sent_it_was_published(
     early: Morning,
 ) -> None:
-    with Session(early.engine) as session, session.begin():
-        van = session.scalars(select(Vehicle).where(Vehicle.plate == "CP 10008")).one()
-        declare_vehicle_lost(session, vehicle=van, at=EARLY, actor="dispatcher")
-        version = replan(
-            session, at=EARLY, zone=OSLO, actor="d", reason="lost", budget=REPAIR
-        ).version
-    publish_at = EARLY + timedelta(minutes=23)
-    run_simulation(early.engine, speed=60, fast=True, until=publish_at)
-    with Session(early.engine) as session, session.begin():
-        reviewed = session.scalars(select(Plan).where(Plan.version == version)).one()
-        publish(session, draft=reviewed, at=publish_at, zone=OSLO, actor="d")
+    version, publish_at = lose_a_van_then_publish_late(early)
 
     run_simulation(
         early.engine, speed=60, fast=True, until=publish_at + timedelta(hours=2)

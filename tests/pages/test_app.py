@@ -18,7 +18,7 @@ from controlroom.orders.models import Parcel, ParcelStatus
 from controlroom.overview.queries import late_condition
 from controlroom.payments.models import Invoice, InvoiceStatus
 from controlroom.session_frame import SCREENS
-from tests.overview.small_day import COMPONENTS, NOW, SmallDay
+from tests.overview.small_day import COMPONENTS, NOW, USERS, SmallDay
 from tests.pages.conftest import APP, new_app, sign_in
 
 
@@ -232,3 +232,35 @@ def test_a_page_opened_without_the_frame_asks_to_sign_in(
     assert not app.exception
     assert "sign in" in app.error[0].value
     assert len(app.dataframe) == 0
+
+
+def test_a_dispatcher_declares_the_driver_app_down_on_the_dispatch_screen(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    app = sign_in(Role.DISPATCHER)
+    app.switch_page("pages/dispatch.py").run()
+
+    app.text_input(key="app_note").input("backend unreachable")
+    button = next(b for b in app.button if b.label == "Declare driver app down")
+    button.click().run()
+
+    assert not app.exception
+    assert "Declared: Driver app down (backend unreachable)" in app.success[0].value
+    assert "FALLBACK ACTIVE" in banner(app)
+    with Session(engine) as session:
+        event = session.scalars(
+            select(JournalEvent).where(JournalEvent.kind == "DegradationDeclared")
+        ).one()
+    assert event.actor == USERS[Role.DISPATCHER]
+
+
+def test_ops_see_the_dispatch_screen_without_its_controls(
+    small_day_app: SmallDay,
+) -> None:
+    app = sign_in(Role.OPS)
+
+    app.switch_page("pages/dispatch.py").run()
+
+    assert not app.exception
+    assert not [b for b in app.button if b.label.startswith("Declare")]
+    assert "dispatchers and management change it" in app.info[0].value
