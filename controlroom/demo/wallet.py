@@ -2,35 +2,31 @@
 
 BIP84 puts native SegWit (P2WPKH) receive addresses at ``m/84'/0'/0'/0/i``;
 given the account's public key (``m/84'/0'/0'``), the last two, unhardened,
-steps ``0/i`` derive with public keys only (BIP32 "public parent key to public
-child key"). A private key is refused: the control room never holds one.
+steps ``0/i`` derive with public keys only. The derivation, and the refusal
+of any private key, live in :mod:`controlroom.payments.watch_keys`.
 """
 
 from __future__ import annotations
 
-from embit import bip32
-from embit.networks import NETWORKS
-from embit.script import p2wpkh
+from functools import lru_cache
 
-from controlroom.errors import DemoWorldError
-
-RECEIVE_CHAIN = 0
+from controlroom.errors import DemoWorldError, PaymentError
+from controlroom.payments import watch_keys
+from controlroom.payments.addresses import Network
 
 
 def receive_address(account_key: str, index: int) -> str:
     """Return receive address ``index`` of a BIP84 account public key."""
-    if index < 0 or index >= 2**31:
-        raise DemoWorldError(f"Address index {index} is outside 0..2^31-1.")
     try:
-        key = bip32.HDKey.from_string(account_key)
-    except ValueError as exc:
-        raise DemoWorldError(
-            "The watch-only account key is not a valid extended public key."
-        ) from exc
-    if key.is_private:
-        raise DemoWorldError(
-            "The watch-only account key is a private key; give the control room "
-            "only the account's zpub/xpub."
-        )
-    child = key.derive([RECEIVE_CHAIN, index])
-    return str(p2wpkh(child.key).address(NETWORKS["main"]))
+        key = _account(account_key)
+        return watch_keys.receive_address(key, index).text
+    except PaymentError as exc:
+        raise DemoWorldError(f"The demo wallet cannot derive: {exc}") from None
+
+
+@lru_cache(maxsize=8)
+def _account(account_key: str) -> watch_keys.WatchKey:
+    # Parsing derives both chain keys; a played day asks for hundreds of
+    # addresses of the same account. Only public keys reach the cache: a
+    # refused key raises, and lru_cache keeps no failed calls.
+    return watch_keys.watch_only_key(account_key, network=Network.MAINNET)
