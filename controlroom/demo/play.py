@@ -33,7 +33,11 @@ from controlroom.dispatch.models import (
     StopStatus,
     VehicleStatus,
 )
-from controlroom.dispatch.scheduling import HOLDS_ORDERS, schedule_waiting_orders
+from controlroom.dispatch.scheduling import (
+    HOLDS_ORDERS,
+    SCHEDULER,
+    schedule_waiting_orders,
+)
 from controlroom.dispatch.service import (
     StopSlot,
     complete_stop,
@@ -64,7 +68,6 @@ logger = logging.getLogger(__name__)
 
 SHOP = "web-shop"
 TRACKER = "payment-tracker"
-SCHEDULER = "route-scheduler"
 # The plan the demo world publishes at dawn; its routes are the best-known ones.
 FIRST_PLAN = 1
 PROBE = "health-probe"

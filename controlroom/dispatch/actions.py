@@ -26,6 +26,7 @@ from controlroom.dispatch.degradations import (
     declare_road_closed,
     declare_scheduler_down,
     declare_vehicle_lost,
+    depot_fallbacks,
     end_degradation,
 )
 from controlroom.dispatch.manifest import DriverManifest, ManifestStop
@@ -34,7 +35,6 @@ from controlroom.dispatch.models import (
     DegradationKind,
     Depot,
     Plan,
-    PlanStatus,
     Stop,
     StopKind,
     StopStatus,
@@ -42,18 +42,17 @@ from controlroom.dispatch.models import (
 )
 from controlroom.dispatch.publishing import Channel, publish
 from controlroom.dispatch.replanning import SearchBudget, replan
-from controlroom.dispatch.scheduling import schedule_waiting_orders
+from controlroom.dispatch.scheduling import (
+    HOLDS_ORDERS,
+    SCHEDULER,
+    schedule_waiting_orders,
+)
+from controlroom.dispatch.service import published_plan
 from controlroom.errors import DispatchError
 from controlroom.session_frame import SignedInUser, require_role
 from controlroom.words import counted
 
 logger = logging.getLogger(__name__)
-
-# Ending these lets the route scheduler place the orders that waited.
-RESUMES_SCHEDULING = frozenset(
-    {DegradationKind.SCHEDULER_DOWN, DegradationKind.DRIVER_APP_DOWN}
-)
-SCHEDULER_ACTOR = "route-scheduler"
 
 # Who may declare degradations, re-plan and publish; ops may look.
 DISPATCHERS = frozenset({Role.DISPATCHER, Role.MANAGEMENT})
@@ -136,12 +135,10 @@ def end_declaration(
         at = operating_now(session)
         end_degradation(session, degradation=item, at=at, actor=user.username)
         summary = item.summary
-        if item.kind in RESUMES_SCHEDULING:
+        if item.kind in HOLDS_ORDERS:
             # The scheduler is back: the orders that waited go into the plan
             # now, not whenever the next order happens to arrive.
-            done = schedule_waiting_orders(
-                session, at=at, zone=zone, actor=SCHEDULER_ACTOR
-            )
+            done = schedule_waiting_orders(session, at=at, zone=zone, actor=SCHEDULER)
             if done.placed:
                 summary += f"; {counted(len(done.placed), 'waiting order')} scheduled"
             if done.waiting:
@@ -224,7 +221,7 @@ def publish_now(
 def published_manifests(engine: Engine) -> tuple[DriverManifest, ...]:
     """Return the manifests of the plan drivers follow now (to print again)."""
     with Session(read_only(engine)) as session, session.begin():
-        plan = session.scalar(select(Plan).where(Plan.status == PlanStatus.PUBLISHED))
+        plan = published_plan(session)
         if plan is None:
             raise DispatchError("No plan is published yet.")
         return tuple(driver_manifests(session, plan=plan, now=operating_now(session)))
@@ -237,11 +234,7 @@ def driver_manifests(
 
     They hold addresses: personal data for the driver only, never journalled.
     """
-    fallback: dict[int, int] = {
-        int(str(d.details["depot"])): int(str(d.details["fallback"]))
-        for d in active_degradations(session)
-        if d.kind is DegradationKind.DEPOT_LOST
-    }
+    fallback = depot_fallbacks(active_degradations(session))
     manifests = []
     for route in sorted(plan.routes, key=lambda r: r.vehicle.plate):
         stops = [s for s in route.stops if s.status is StopStatus.PLANNED]
@@ -275,13 +268,8 @@ def _manifest_stop(number: int, stop: Stop, now: datetime | None) -> ManifestSto
         # No promise of its own: collect as planned, the delivery has one.
         due = stop.eta
     else:
-        party = parcel.recipient if stop.kind is StopKind.DELIVERY else parcel.sender
-        street, postcode, note = party.street, party.postcode, ""
-        due = (
-            parcel.deliver_until
-            if stop.kind is StopKind.DELIVERY
-            else parcel.pickup_until
-        )
+        street, postcode, note = stop.party.street, stop.party.postcode, ""
+        due = stop.promised_by or stop.eta
     if stop.late:
         note = (note + "; " if note else "") + "late: window already closed"
     if now is not None and stop.eta < now:

@@ -221,23 +221,17 @@ def _board_plan(plan: Plan) -> BoardPlan:
 
 
 def _board_stop(stop: Stop) -> BoardStop:
-    parcel = stop.parcel
-    party = parcel.recipient if stop.kind is StopKind.DELIVERY else parcel.sender
-    due: datetime | None = (
-        parcel.deliver_until if stop.kind is StopKind.DELIVERY else parcel.pickup_until
-    )
-    if stop.kind is StopKind.TRANSFER:
-        due = None  # a transfer has no window of its own
+    lat, lon = stop.place
     return BoardStop(
         sequence=stop.sequence,
         kind=stop.kind,
-        code=parcel.code,
-        postcode="" if stop.kind is StopKind.TRANSFER else party.postcode,
+        code=stop.parcel.code,
+        postcode="" if stop.kind is StopKind.TRANSFER else stop.party.postcode,
         eta=stop.eta,
-        due=due,
+        due=stop.promised_by,
         late=stop.late,
-        lat=stop.lat if stop.lat is not None else party.lat,
-        lon=stop.lon if stop.lon is not None else party.lon,
+        lat=lat,
+        lon=lon,
     )
 
 

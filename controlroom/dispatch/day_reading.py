@@ -13,13 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from controlroom.dispatch.degradations import active_degradations
+from controlroom.dispatch.degradations import active_degradations, depot_fallbacks
 from controlroom.dispatch.fleet import fleet_settings, travel_model
 from controlroom.dispatch.models import (
     DegradationKind,
     Depot,
     Plan,
-    PlanStatus,
     Route,
     Stop,
     StopKind,
@@ -27,6 +26,7 @@ from controlroom.dispatch.models import (
     Vehicle,
     VehicleStatus,
 )
+from controlroom.dispatch.service import published_plan
 from controlroom.dispatch.snapshot import (
     COLLECTING,
     TRANSFER_MINUTES,
@@ -98,12 +98,9 @@ def take_snapshot(
     degradations = active_degradations(session)
 
     depots = list(session.scalars(select(Depot).order_by(Depot.id)))
-    fallback: dict[int, int] = {}
-    for item in degradations:
-        if item.kind is DegradationKind.DEPOT_LOST:
-            fallback[_int(item.details["depot"])] = _int(item.details["fallback"])
+    fallback = depot_fallbacks(degradations)
 
-    plan = follow if follow is not None else _published(session)
+    plan = follow if follow is not None else published_plan(session)
     pending: dict[int, list[Stop]] = {}
     if plan is not None:
         for route in plan.routes:
@@ -243,7 +240,7 @@ def take_snapshot(
         if under_way and next_stop is not None:
             # On its way since it left its last stop, but never due there
             # before now: a van that has not arrived yet is still driving.
-            drive = travel.minutes(places[here], _stop_place(next_stop))
+            drive = travel.minutes(places[here], next_stop.place)
             clock = max(shift_start, seen, now - drive)
         clock = min(clock, shift_end)
         deliveries = []
@@ -360,19 +357,6 @@ def take_snapshot(
         )
         snapshot = extend_shifts(snapshot, over)
     return snapshot
-
-
-def _stop_place(stop: Stop) -> tuple[float, float]:
-    if stop.lat is not None and stop.lon is not None:
-        return stop.lat, stop.lon
-    party = (
-        stop.parcel.recipient if stop.kind is StopKind.DELIVERY else stop.parcel.sender
-    )
-    return party.lat, party.lon
-
-
-def _published(session: Session) -> Plan | None:
-    return session.scalar(select(Plan).where(Plan.status == PlanStatus.PUBLISHED))
 
 
 def _carriers(session: Session) -> list[tuple[Parcel, int]]:

@@ -44,6 +44,21 @@ def active_degradations(session: Session) -> list[Degradation]:
     )
 
 
+def depot_fallbacks(declared: Sequence[Degradation]) -> dict[int, int]:
+    """Map each lost depot's id to the id of the depot its vans return to."""
+    fallbacks = {}
+    for item in declared:
+        if item.kind is DegradationKind.DEPOT_LOST:
+            depot, fallback = item.details["depot"], item.details["fallback"]
+            if not (isinstance(depot, int) and isinstance(fallback, int)):
+                raise DispatchError(
+                    f"The declaration '{item.summary}' names its depots wrongly; "
+                    "end it and declare it again."
+                )
+            fallbacks[depot] = fallback
+    return fallbacks
+
+
 def is_active(session: Session, kind: DegradationKind) -> bool:
     """Return whether a declaration of ``kind`` is open."""
     return any(d.kind is kind for d in active_degradations(session))

@@ -243,3 +243,33 @@ class Stop(Base):
         UniqueConstraint("route_id", "sequence"),
         Index("ix_stops_parcel", "parcel_id"),
     )
+
+    @property
+    def side(self) -> str:
+        """``"deliver"`` or ``"collect"`` (a pickup or a transfer): one per parcel."""
+        return "deliver" if self.kind is StopKind.DELIVERY else "collect"
+
+    @property
+    def party(self) -> Party:
+        """Whose door the stop is at: the recipient's, else the sender's."""
+        return (
+            self.parcel.recipient
+            if self.kind is StopKind.DELIVERY
+            else self.parcel.sender
+        )
+
+    @property
+    def place(self) -> tuple[float, float]:
+        """Where the stop is, (lat, lon): its own place for a transfer."""
+        if self.lat is not None and self.lon is not None:
+            return self.lat, self.lon
+        return self.party.lat, self.party.lon
+
+    @property
+    def promised_by(self) -> datetime | None:
+        """The end of the window promised for this stop; a transfer has none."""
+        if self.kind is StopKind.TRANSFER:
+            return None
+        if self.kind is StopKind.DELIVERY:
+            return self.parcel.deliver_until
+        return self.parcel.pickup_until

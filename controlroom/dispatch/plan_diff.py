@@ -85,9 +85,7 @@ def plan_diff(session: Session, *, draft: Plan) -> PlanDiff:
             if stop.done_at is not None and stop.done_at >= draft.created_at
         )
     base_done = {
-        (stop.parcel_id, "deliver" if stop.kind is StopKind.DELIVERY else "collect"): (
-            stop.status is not StopStatus.PLANNED
-        )
+        (stop.parcel_id, stop.side): (stop.status is not StopStatus.PLANNED)
         for route in (base.routes if base is not None else ())
         for stop in route.stops
     }
@@ -151,8 +149,7 @@ def _open_stops(
             )
             if stop.status is not StopStatus.PLANNED and not done_since:
                 continue
-            side = "deliver" if stop.kind is StopKind.DELIVERY else "collect"
-            stops[(stop.parcel_id, side)] = (
+            stops[(stop.parcel_id, stop.side)] = (
                 route.vehicle.plate,
                 stop.eta,
                 stop.late,

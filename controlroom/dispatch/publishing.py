@@ -9,7 +9,6 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controlroom.dispatch.day_reading import take_snapshot
@@ -18,15 +17,14 @@ from controlroom.dispatch.models import (
     DegradationKind,
     Plan,
     PlanStatus,
-    VehicleStatus,
 )
 from controlroom.dispatch.replanning import write_routes
+from controlroom.dispatch.service import publish_plan
 from controlroom.dispatch.snapshot import (
     Snapshot,
     as_solver_plan,
 )
 from controlroom.errors import DispatchError
-from controlroom.journal import append_event
 from solver import Plan as SolverPlan
 from solver import StopKind as SolverKind
 from solver import (
@@ -113,23 +111,12 @@ def publish(
     # drivers times already past.
     _rewrite(session, draft, snapshot, updated)
 
-    previous = session.scalars(
-        select(Plan).where(Plan.status == PlanStatus.PUBLISHED)
-    ).all()
-    for old in previous:
-        old.status = PlanStatus.SUPERSEDED
-    draft.status = PlanStatus.PUBLISHED
-    for route in draft.routes:
-        if route.stops and route.vehicle.status is VehicleStatus.AVAILABLE:
-            route.vehicle.status = VehicleStatus.ON_ROUTE
-    append_event(
+    publish_plan(
         session,
-        kind="PlanPublished",
-        subject=f"plan:{draft.version}",
+        plan=draft,
+        at=at,
         actor=actor,
-        occurred_at=at,
-        payload={
-            "superseded": [old.version for old in previous],
+        details={
             "channels": [c.value for c in chosen],
             "brought_up_to_date": changed,
             "stops": sum(len(r.stops) for r in draft.routes),

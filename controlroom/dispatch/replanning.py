@@ -37,6 +37,7 @@ from controlroom.dispatch.models import (
     StopKind,
     StopStatus,
 )
+from controlroom.dispatch.service import published_plan
 from controlroom.dispatch.snapshot import (
     Snapshot,
     as_solver_plan,
@@ -106,7 +107,7 @@ def replan(
         raise DispatchError("Say why you re-plan; it goes into the journal.")
     started = time.monotonic()
     snapshot = take_snapshot(session, at=at, zone=zone)
-    published = _published(session)
+    published = published_plan(session)
 
     def followed(view: Snapshot) -> SolverPlan | None:
         return as_solver_plan(view, published) if published is not None else None
@@ -237,10 +238,6 @@ def _solve(
 
 def _rank(plan: SolverPlan) -> tuple[int, int, float]:
     return (len(plan.unserved), plan.vehicles_used, round(plan.distance, 6))
-
-
-def _published(session: Session) -> Plan | None:
-    return session.scalar(select(Plan).where(Plan.status == PlanStatus.PUBLISHED))
 
 
 def _store(

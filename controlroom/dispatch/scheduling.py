@@ -30,13 +30,13 @@ from controlroom.dispatch.degradations import active_degradations
 from controlroom.dispatch.models import (
     DegradationKind,
     Plan,
-    PlanStatus,
     Route,
     Stop,
     StopKind,
     StopStatus,
     VehicleStatus,
 )
+from controlroom.dispatch.service import published_plan
 from controlroom.dispatch.snapshot import (
     Snapshot,
     as_solver_plan,
@@ -51,7 +51,10 @@ from solver import repair_plan
 
 logger = logging.getLogger(__name__)
 
-# While one of these is declared, new orders wait for the dispatcher.
+# Who journals what the route scheduler does.
+SCHEDULER = "route-scheduler"
+# While one of these is declared, new orders wait for the dispatcher; ending
+# it lets the scheduler place them.
 HOLDS_ORDERS = frozenset(
     {DegradationKind.SCHEDULER_DOWN, DegradationKind.DRIVER_APP_DOWN}
 )
@@ -88,7 +91,7 @@ def schedule_waiting_orders(
     session: Session, *, at: datetime, zone: ZoneInfo, actor: str
 ) -> Scheduled:
     """Fit the waiting orders into the published plan; return what happened."""
-    plan = session.scalar(select(Plan).where(Plan.status == PlanStatus.PUBLISHED))
+    plan = published_plan(session)
     if plan is None:
         return Scheduled((), ())
     waiting = waiting_parcels(session, plan)
@@ -135,7 +138,7 @@ def _rewrite_route(
 ) -> None:
     """Order the route's open stops as ``visits`` does, adding the new ones."""
     open_stops = {
-        (stop.parcel_id, _side(stop.kind)): stop
+        (stop.parcel_id, stop.side): stop
         for stop in route.stops
         if stop.status is StopStatus.PLANNED
     }
@@ -173,10 +176,6 @@ def _rewrite_route(
     for number, stop in enumerate(ordered, start=first):
         stop.sequence = number
     session.flush()
-
-
-def _side(kind: StopKind) -> str:
-    return "deliver" if kind is StopKind.DELIVERY else "collect"
 
 
 def _journal(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -176,8 +176,18 @@ def create_plan(
     return plan
 
 
-def publish_plan(session: Session, *, plan: Plan, at: datetime, actor: str) -> None:
-    """Make ``plan`` the one drivers follow; the previous one is superseded."""
+def publish_plan(
+    session: Session,
+    *,
+    plan: Plan,
+    at: datetime,
+    actor: str,
+    details: Mapping[str, object] | None = None,
+) -> None:
+    """Make ``plan`` the one drivers follow; the previous one is superseded.
+
+    ``details`` join the journal's ``PlanPublished`` payload (how it went out).
+    """
     if plan.status is not PlanStatus.DRAFT:
         raise DispatchError(f"Plan {plan.version} is {plan.status.value}, not a draft.")
     previous = session.scalars(
@@ -187,7 +197,8 @@ def publish_plan(session: Session, *, plan: Plan, at: datetime, actor: str) -> N
         old.status = PlanStatus.SUPERSEDED
     plan.status = PlanStatus.PUBLISHED
     for route in plan.routes:
-        if route.stops:
+        # A lost van stays lost, whatever plan is published.
+        if route.stops and route.vehicle.status is VehicleStatus.AVAILABLE:
             route.vehicle.status = VehicleStatus.ON_ROUTE
     append_event(
         session,
@@ -195,7 +206,7 @@ def publish_plan(session: Session, *, plan: Plan, at: datetime, actor: str) -> N
         subject=f"plan:{plan.version}",
         actor=actor,
         occurred_at=at,
-        payload={"superseded": [old.version for old in previous]},
+        payload={"superseded": [old.version for old in previous], **(details or {})},
     )
 
 
