@@ -13,7 +13,6 @@ draft changes; ``controlroom.dispatch.publishing`` sends it out.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 from collections.abc import Callable
@@ -44,7 +43,7 @@ from controlroom.dispatch.snapshot import (
     key_id,
     widen,
 )
-from controlroom.dispatch.travel import KM_PER_DEGREE_LAT, KM_PER_DEGREE_LON_AT_EQUATOR
+from controlroom.dispatch.travel import planar_km
 from controlroom.errors import DispatchError
 from controlroom.journal import append_event
 from controlroom.orders.models import Parcel, ParcelStatus, Party
@@ -306,7 +305,7 @@ def write_routes(
         previous = snapshot.places[f"vehicle:{vehicle.id}"]
         for sequence, stop in enumerate(solved.stops, start=1):
             place = snapshot.places[stop.location_id]
-            km += _km(previous, place)
+            km += planar_km(previous, place)
             previous = place
             kind = _kind(snapshot, stop.parcel_id, stop.kind)
             solver_kind = (
@@ -330,7 +329,9 @@ def write_routes(
                     lon=place[1] if transfer else None,
                 )
             )
-        km += _km(previous, snapshot.places[snapshot.problem.end_location(planned)])
+        km += planar_km(
+            previous, snapshot.places[snapshot.problem.end_location(planned)]
+        )
     for item in plan.unserved:
         reason = item.reason.value
         explanation = _readable(session, snapshot, item.explanation)
@@ -388,11 +389,3 @@ def _kind(snapshot: Snapshot, parcel: str, kind: SolverKind) -> StopKind:
     if kind is SolverKind.DELIVERY:
         return StopKind.DELIVERY
     return StopKind.TRANSFER if parcel in snapshot.transfers else StopKind.PICKUP
-
-
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat = math.radians((a[0] + b[0]) / 2)
-    return math.hypot(
-        (a[0] - b[0]) * KM_PER_DEGREE_LAT,
-        (a[1] - b[1]) * KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(lat),
-    )

@@ -82,3 +82,12 @@ class TravelModel:
             tuple(math.hypot(la - lb, oa - ob) for lb, ob in zip(lat, lon, strict=True))
             for la, oa in zip(lat, lon, strict=True)
         )
+
+
+def planar_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Return the straight-line distance in km between two (lat, lon) points."""
+    latitude = math.radians((a[0] + b[0]) / 2)
+    return math.hypot(
+        (a[0] - b[0]) * KM_PER_DEGREE_LAT,
+        (a[1] - b[1]) * KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(latitude),
+    )
