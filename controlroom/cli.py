@@ -233,15 +233,20 @@ def fleet_set(
 def fleet_show(database_url: DatabaseOption = None) -> None:
     """Print the shift and the travel model."""
     from controlroom.dispatch.fleet import fleet_settings, shift_hours
+    from controlroom.dispatch.travel import KM_PER_DEGREE_LAT
 
     engine = _engine(database_url)
     with Session(engine) as session:
         settings = fleet_settings(session)
         start, end = shift_hours(settings)
+        # The speed the settings amount to, north-south (where a degree is a
+        # fixed length); east-west follows from the latitude.
+        speed = KM_PER_DEGREE_LAT / settings.minutes_per_degree_lat * 60
         console.print(
             f"Shift {start:%H:%M}-{end:%H:%M}; "
             f"{settings.minutes_per_degree_lat:.1f} min per degree of latitude, "
-            f"{settings.minutes_per_degree_lon:.1f} per degree of longitude"
+            f"{settings.minutes_per_degree_lon:.1f} per degree of longitude "
+            f"(vans average {speed:.1f} km/h)"
         )
 
 

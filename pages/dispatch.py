@@ -38,6 +38,12 @@ CHANNEL_WORDS = {
     Channel.PRINT: "Printed sheet",
 }
 SEARCH_SECONDS = 5.0
+# Which answer won: the quick repair (the search, if asked, found nothing
+# better) or the search.
+ENGINE_WORDS = {
+    "repair": "routes kept, gaps filled in; no better plan found",
+    "search": "found by the full search",
+}
 
 
 def hhmm(moment: datetime | None, zone: str) -> str:
@@ -174,7 +180,11 @@ def declare_section(frame: Frame, board: DispatchBoard) -> None:
             )
     with tabs[5], st.form("app_down", clear_on_submit=True):
         note = st.text_input("What is known", key="app_note", max_chars=120)
-        st.caption("Plans then go out as SMS manifests and printed sheets.")
+        st.caption(
+            "Plans then go out as SMS manifests and printed sheets. New orders "
+            "wait for your next re-plan (drivers only see what was sent); ending "
+            "the declaration schedules them."
+        )
         if st.form_submit_button("Declare driver app down", type="primary"):
             declare_now(frame, DegradationKind.DRIVER_APP_DOWN, note=note)
 
@@ -219,7 +229,8 @@ def diff_section(frame: Frame, board: DispatchBoard) -> None:
     st.subheader(f"Draft plan {draft.version}: what would change")
     st.markdown(
         f"{literal_markdown(draft.reason)} — made {hhmm(draft.created_at, frame.zone)} "
-        f"by {draft.created_by} ({draft.engine}), against plan {diff.base_version}."
+        f"by {draft.created_by} ({ENGINE_WORDS.get(draft.engine, draft.engine)}), "
+        f"against plan {diff.base_version}."
     )
     if diff.done_since:
         st.info(
@@ -229,8 +240,10 @@ def diff_section(frame: Frame, board: DispatchBoard) -> None:
     cols = st.columns(5)
     cols[0].metric("Parcels moved to another van", diff.moved_parcels)
     cols[1].metric("Stops re-timed ≥ 5 min", len(diff.retimed))
-    cols[2].metric("Newly planned", len(diff.newly_planned))
-    cols[3].metric("Newly unserved", len(diff.newly_unserved))
+    cols[2].metric(
+        "Parcels newly planned", len({c.parcel_id for c in diff.newly_planned})
+    )
+    cols[3].metric("Parcels newly unserved", len(diff.newly_unserved))
     cols[4].metric("Late stops", draft.late_stops)
     change_tables(frame, board, diff)
     publish_form(frame, board, draft.version)

@@ -239,6 +239,7 @@ def test_fleet_settings_are_set_and_shown(invoke: Invoke, sqlite_url: str) -> No
     assert (saved.code, shown.code) == (0, 0)
     # 110.57 km per degree of latitude at 12 km/h is 552.85 minutes.
     assert "Shift 07:00-17:30; 552.8 min per degree of latitude" in shown.out
+    assert "(vans average 12.0 km/h)" in shown.out
 
 
 @pytest.mark.parametrize(

@@ -449,13 +449,19 @@ class _Day:
                 reason="the invoice expired unpaid",
             )
             self.progress.cancelled += 1
-            skip_stop(
-                self.session,
-                stop=stop,
-                at=at,
-                actor=self._driver(stop),
-                reason="order cancelled",
-            )
+            # Its delivery goes too: nobody delivers a parcel never collected.
+            for open_stop in [
+                s
+                for s in stop.route.stops
+                if s.parcel_id == stop.parcel_id and s.status is StopStatus.PLANNED
+            ]:
+                skip_stop(
+                    self.session,
+                    stop=open_stop,
+                    at=at,
+                    actor=self._driver(open_stop),
+                    reason="order cancelled",
+                )
 
         return run
 

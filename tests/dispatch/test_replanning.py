@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -617,3 +618,28 @@ def test_no_stop_is_done_before_the_plan_that_sent_it_was_published(
         ).all()
         assert done
         assert min(done) >= publish_at
+
+
+def test_a_cancelled_order_leaves_no_stop_on_any_route(morning: Morning) -> None:
+    afternoon = MID_MORNING + timedelta(hours=3)
+    run_simulation(morning.engine, speed=60, fast=True, until=afternoon)
+
+    with Session(morning.engine) as session:
+        cancelled_at = {
+            int(e.subject.split(":")[1]): e.occurred_at
+            for e in session.scalars(
+                select(JournalEvent).where(JournalEvent.kind == "ParcelCancelled")
+            )
+        }
+        skipped = [
+            (json.loads(e.payload)["parcel"], e.occurred_at)
+            for e in session.scalars(
+                select(JournalEvent).where(JournalEvent.kind == "StopSkipped")
+            )
+        ]
+
+    assert cancelled_at
+    # Pickup and delivery leave the route the moment the order is cancelled.
+    assert {p for p, _ in skipped if p in cancelled_at} == set(cancelled_at)
+    assert all(at == cancelled_at[p] for p, at in skipped if p in cancelled_at)
+    assert sum(p in cancelled_at for p, _ in skipped) == 2 * len(cancelled_at)
