@@ -16,6 +16,12 @@
      +-- PackageCodeError          a package code is malformed or mistyped
      +-- OrderError                an order or parcel change is not allowed
      +-- PaymentError              an invoice or payment change is not allowed
+     |    +-- PaymentNodeError     a payment node failed us
+     |         +-- NodeUnavailable down, refused, timed out, or answered with
+     |         |                   an error (``node`` names it)
+     |         +-- NodeMisbehaving answered, but with data that fails its own
+     |                             checks (wrong hash, bad merkle root, no
+     |                             proof of work, another chain)
      +-- DispatchError             a plan, route or stop change is not allowed
      +-- HealthError               an unknown component or state
      +-- DemoWorldError            the demo world cannot be built or played
@@ -99,6 +105,22 @@ class OrderError(ControlRoomError):
 
 class PaymentError(ControlRoomError):
     """An invoice or payment change is not allowed in its current state."""
+
+
+class PaymentNodeError(PaymentError):
+    """A payment node failed us; ``node`` is its key."""
+
+    def __init__(self, message: str, *, node: str) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class NodeUnavailable(PaymentNodeError):
+    """The node is down, refused, timed out or answered with an error."""
+
+
+class NodeMisbehaving(PaymentNodeError):
+    """The node answered with data that fails its own checks."""
 
 
 class DispatchError(ControlRoomError):

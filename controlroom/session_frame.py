@@ -92,6 +92,25 @@ SCREENS: tuple[Screen, ...] = (
         frozenset({Role.MANAGEMENT, Role.DISPATCHER, Role.OPS}),
     ),
     Screen(
+        "payments",
+        "Payments",
+        "pages/payments.py",
+        "payments",
+        ":material/currency_bitcoin:",
+        "Payments",
+        # Invoices name package codes, so not analysts.
+        frozenset({Role.MANAGEMENT, Role.OPS}),
+    ),
+    Screen(
+        "wallet_watch",
+        "Wallet watch",
+        "pages/wallet_watch.py",
+        "wallets",
+        ":material/account_balance_wallet:",
+        "Payments",
+        frozenset({Role.MANAGEMENT, Role.OPS}),
+    ),
+    Screen(
         "journal",
         "Journal",
         "pages/journal.py",

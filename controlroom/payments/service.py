@@ -225,3 +225,51 @@ def expire_invoices(session: Session, *, now: datetime, actor: str) -> int:
             payload={"parcel": invoice.parcel_id},
         )
     return len(due)
+
+
+def mark_invoice(
+    session: Session,
+    *,
+    invoice: Invoice,
+    status: InvoiceStatus,
+    first_actor: str,
+    second_actor: str,
+    reason: str,
+    at: datetime,
+) -> None:
+    """Settle or invalidate an invoice by hand; two different people must agree.
+
+    Marking moves trust (a parcel ships on it), so, as BTCPay Server's
+    "Mark as settled" does, it sets the exception ``Marked``; here it also
+    needs a second person, and both names land in the journal.
+    """
+    if status not in (InvoiceStatus.SETTLED, InvoiceStatus.INVALID):
+        raise PaymentError("An invoice can only be marked settled or invalid.")
+    if not first_actor or not second_actor or first_actor == second_actor:
+        raise PaymentError(
+            "Marking an invoice needs two different people: the second "
+            "confirmation must come from someone else."
+        )
+    if not reason.strip():
+        raise PaymentError("Say why the invoice is marked by hand.")
+    if invoice.status is status:
+        raise PaymentError(f"The invoice is already {status.value}.")
+
+    invoice.status = status
+    invoice.exception = InvoiceException.MARKED
+    if status is InvoiceStatus.SETTLED:
+        invoice.settled_at = at
+    append_event(
+        session,
+        kind="InvoiceMarked",
+        subject=invoice.subject,
+        actor=second_actor,
+        occurred_at=at,
+        payload={
+            "parcel": invoice.parcel_id,
+            "status": status,
+            "first": first_actor,
+            "second": second_actor,
+            "reason": reason.strip(),
+        },
+    )
