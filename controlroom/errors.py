@@ -16,12 +16,18 @@
      +-- PackageCodeError          a package code is malformed or mistyped
      +-- OrderError                an order or parcel change is not allowed
      +-- PaymentError              an invoice or payment change is not allowed
+     |    +-- ImportRefused        a file of observed payments was refused
+     |    |                        whole (``problems`` names every bad row)
      |    +-- PaymentNodeError     a payment node failed us
      |         +-- NodeUnavailable down, refused, timed out, or answered with
      |         |                   an error (``node`` names it)
+     |         |    +-- NodeAccessDenied  refused our credentials (a
+     |         |                          Lightning macaroon, an RPC password)
      |         +-- NodeMisbehaving answered, but with data that fails its own
-     |                             checks (wrong hash, bad merkle root, no
-     |                             proof of work, another chain)
+     |         |                   checks (wrong hash, bad merkle root, no
+     |         |                   proof of work, another chain)
+     |         +-- InvoiceUnknownToNode  the Lightning node has no invoice
+     |                             with this payment hash
      +-- DispatchError             a plan, route or stop change is not allowed
      +-- HealthError               an unknown component or state
      +-- DemoWorldError            the demo world cannot be built or played
@@ -31,6 +37,8 @@ message is written for the person who has to act on it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class ControlRoomError(Exception):
@@ -107,6 +115,14 @@ class PaymentError(ControlRoomError):
     """An invoice or payment change is not allowed in its current state."""
 
 
+class ImportRefused(PaymentError):
+    """A file of observed payments was refused whole; nothing was imported."""
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+
 class PaymentNodeError(PaymentError):
     """A payment node failed us; ``node`` is its key."""
 
@@ -121,6 +137,18 @@ class NodeUnavailable(PaymentNodeError):
 
 class NodeMisbehaving(PaymentNodeError):
     """The node answered with data that fails its own checks."""
+
+
+class NodeAccessDenied(NodeUnavailable):
+    """The node refused our credentials (macaroon, RPC user or password)."""
+
+
+class InvoiceUnknownToNode(PaymentNodeError):
+    """The Lightning node has no invoice with ``payment_hash``."""
+
+    def __init__(self, message: str, *, node: str, payment_hash: str) -> None:
+        super().__init__(message, node=node)
+        self.payment_hash = payment_hash
 
 
 class DispatchError(ControlRoomError):

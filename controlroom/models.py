@@ -1,5 +1,10 @@
 """Every table, imported in one place so the metadata is complete."""
 
+import controlroom.payments.lightning.models
+import controlroom.payments.tracking.models
+
+# Imported for their tables only (one name binds them all, hence one noqa).
+import controlroom.payments.wallet_watch.models  # noqa: F401
 from controlroom.auth.models import Role, User
 from controlroom.clock import SimulatedClock
 from controlroom.db import Base

@@ -1,10 +1,154 @@
-"""Placeholder while the screen is built (replaced in this change)."""
+"""Payments: payment-node health per region, the tracker's node and fail-overs,
+invoices by state."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
-from controlroom.session_frame import frame_of
+from controlroom.errors import ControlRoomError
+from controlroom.payments.tracking.board import PaymentsBoard, payments_board
+from controlroom.payments.tracking.figures import (
+    invoice_state_figure,
+    node_health_figure,
+)
+from controlroom.session_frame import Frame, day_time, error_markdown, frame_of
 
-frame_of(st.session_state, screen="payments")
-st.title("Payments")
+MEASURE_LABELS = {"lag": "Height lag", "response": "Response time"}
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def load(_engine: Engine, url: str) -> PaymentsBoard:
+    return payments_board(_engine)
+
+
+def tracker_summary(board: PaymentsBoard, zone: str) -> None:
+    trusted = sum(row.trusted for row in board.latest)
+    following, height = st.columns(2)
+    tracker = board.tracker
+    if tracker is None:
+        st.info("The payment tracker has not run yet: no node has been followed.")
+        return
+    following.metric("Following", tracker.node_key or "no node")
+    height.metric("Last processed block", f"{tracker.height:,}")
+    st.caption(
+        f"{trusted} of {len(board.latest)} payment nodes trusted at the last check; "
+        f"progress saved {day_time(tracker.updated_at, zone, today=board.now)}."
+    )
+    if tracker.node_key is None:
+        st.error(
+            "**Payment tracking is stopped: no payment node is trusted.** New "
+            "orders are paid to the static watch-only wallets; watch them on the "
+            "Wallet watch screen."
+        )
+
+
+def node_table(board: PaymentsBoard, zone: str) -> pd.DataFrame:
+    rows = board.latest
+    return pd.DataFrame(
+        {
+            "Node": [r.node_key for r in rows],
+            "Region": [r.region for r in rows],
+            "Provider": [r.provider for r in rows],
+            "Trusted": ["yes" if r.trusted else "no" for r in rows],
+            "Height": ["" if r.height is None else f"{r.height:,}" for r in rows],
+            "Lag (blocks)": ["" if r.lag is None else str(r.lag) for r in rows],
+            "Response (ms)": [
+                "" if r.response_ms is None else f"{r.response_ms:,}" for r in rows
+            ],
+            "Why": [r.reason for r in rows],
+            "Checked": [day_time(r.at, zone, today=board.now) for r in rows],
+        }
+    )
+
+
+def node_health(board: PaymentsBoard, zone: str) -> None:
+    st.subheader("Payment nodes")
+    if not board.checks:
+        st.info("No node checks recorded yet.")
+        return
+    st.dataframe(node_table(board, zone), hide_index=True)
+    measure = st.radio(
+        "Show",
+        list(MEASURE_LABELS),
+        format_func=MEASURE_LABELS.__getitem__,
+        horizontal=True,
+        key="payments_measure",
+    )
+    st.plotly_chart(
+        node_health_figure(board.checks, measure=measure, zone=zone),
+        config={"displayModeBar": False},
+    )
+    st.caption(
+        f"Times in {zone}. Colour: region. A cross marks a check that left the "
+        "node untrusted; hover for the reason."
+    )
+
+
+def failovers(board: PaymentsBoard, zone: str) -> None:
+    st.subheader("Fail-over log")
+    if not board.failovers:
+        st.caption("The tracker has not failed over.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "When": [
+                    day_time(f.at, zone, today=board.now) for f in board.failovers
+                ],
+                "From": [f.from_node or "(stopped)" for f in board.failovers],
+                "To": [f.to_node or "(stopped)" for f in board.failovers],
+                "Why": [f.reason for f in board.failovers],
+            }
+        ),
+        hide_index=True,
+    )
+
+
+def invoices(board: PaymentsBoard) -> None:
+    st.subheader("Invoices by state")
+    if not board.invoices:
+        st.caption("No invoices yet.")
+        return
+    table, chart = st.columns(2)
+    table.dataframe(
+        pd.DataFrame(
+            {
+                "State": [s.label for s in board.invoices],
+                "Invoices": [s.count for s in board.invoices],
+                "Asked (sat)": [f"{s.amount_sat:,}" for s in board.invoices],
+                "Paid (sat)": [f"{s.paid_sat:,}" for s in board.invoices],
+            }
+        ),
+        hide_index=True,
+    )
+    chart.plotly_chart(
+        invoice_state_figure(board.invoices), config={"displayModeBar": False}
+    )
+
+
+def live(frame: Frame) -> None:
+    """Everything on the screen, re-read on every refresh while it is open."""
+    try:
+        board = load(frame.engine, frame.url)
+    except ControlRoomError as exc:
+        st.error(error_markdown(exc))
+        return
+    tracker_summary(board, frame.zone)
+    node_health(board, frame.zone)
+    failovers(board, frame.zone)
+    invoices(board)
+
+
+def render() -> None:
+    try:
+        frame = frame_of(st.session_state, screen="payments")
+    except ControlRoomError as exc:
+        st.error(error_markdown(exc))
+        return
+    st.title("Payments")
+    st.fragment(run_every=frame.settings.refresh_seconds)(live)(frame)
+
+
+render()

@@ -52,6 +52,7 @@ from controlroom.orders.models import Parcel, ParcelStatus, Party
 from controlroom.orders.service import cancel_order, place_order
 from controlroom.payments.models import (
     Invoice,
+    InvoiceException,
     InvoiceStatus,
     Payment,
     PaymentMethod,
@@ -60,6 +61,7 @@ from controlroom.payments.models import (
 from controlroom.payments.service import (
     expire_invoices,
     issue_invoice,
+    mark_invoice,
     record_confirmations,
     record_payment,
 )
@@ -74,6 +76,11 @@ PROBE = "health-probe"
 DEEP_ENOUGH = 6
 PROBE_INTERVAL = timedelta(minutes=1)
 STOP_GAP = timedelta(minutes=1)
+# The demo's payments operator and incident manager work the operator queue:
+# a customer who paid in full after expiry is served once the payment has a
+# confirmation, a few minutes after it (the lifecycle never does it alone).
+OPS_REVIEWERS = ("ops", "mgmt")
+OPS_REVIEW_DELAY = timedelta(minutes=4)
 
 
 @dataclass
@@ -149,6 +156,7 @@ class _Day:
             self._next_payment(),
             self._next_confirmation(),
             self._next_expiry(),
+            self._next_review(),
             *self._next_stops(),
             self._next_probe(),
         ]
@@ -207,6 +215,33 @@ class _Day:
             return None
         first = min(open_invoices, key=lambda invoice: invoice.expires_at)
         return _Action(first.expires_at, 3, first.id, self._expirer(first.expires_at))
+
+    def _next_review(self) -> _Action | None:
+        best: _Action | None = None
+        for invoice in self.invoice_of.values():
+            at = self._late_payment_cleared(invoice)
+            if at is None:
+                continue
+            action = _Action(at, 3, invoice.id, self._reviewer(invoice, at))
+            best = action if best is None else min(best, action)
+        return best
+
+    def _late_payment_cleared(self, invoice: Invoice) -> datetime | None:
+        if not invoice.needs_operator or invoice.status is not InvoiceStatus.EXPIRED:
+            return None
+        if invoice.exception is not InvoiceException.PAID_LATE:
+            return None
+        if invoice.paid_sat < invoice.amount_sat:
+            return None
+        counted = [
+            p
+            for p in self.payments.get(invoice.id, [])
+            if p.state in (PaymentState.SEEN, PaymentState.CONFIRMED)
+        ]
+        confirmed = [p.confirmed_at for p in counted if p.confirmed_at is not None]
+        if not counted or len(confirmed) < len(counted):
+            return None
+        return max(confirmed) + OPS_REVIEW_DELAY
 
     def _next_stops(self) -> list[_Action | None]:
         return [self._next_stop(route) for route in self.routes]
@@ -413,6 +448,21 @@ class _Day:
         def run() -> None:
             self.progress.expired += expire_invoices(
                 self.session, now=at, actor=TRACKER
+            )
+
+        return run
+
+    def _reviewer(self, invoice: Invoice, at: datetime) -> Callable[[], None]:
+        def run() -> None:
+            first, second = OPS_REVIEWERS
+            mark_invoice(
+                self.session,
+                invoice=invoice,
+                status=InvoiceStatus.SETTLED,
+                first_actor=first,
+                second_actor=second,
+                reason="Paid in full after expiry and confirmed; served, not refunded.",
+                at=at,
             )
 
         return run

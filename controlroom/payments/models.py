@@ -5,40 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controlroom.db import Base, UTCDateTime
 from controlroom.orders.models import Parcel, enum_column
+from controlroom.payments.lifecycle import (
+    InvoiceException,
+    InvoiceStatus,
+    PaymentState,
+)
+from controlroom.payments.policy import OrderClass
+
+__all__ = [
+    "Invoice",
+    "InvoiceException",
+    "InvoiceStatus",
+    "OrderClass",
+    "Payment",
+    "PaymentMethod",
+    "PaymentSpend",
+    "PaymentState",
+]
 
 
 class PaymentMethod(StrEnum):
     ONCHAIN = "onchain"
     LIGHTNING = "lightning"
-
-
-class InvoiceStatus(StrEnum):
-    """BTCPay Server's invoice states, which merchants already know."""
-
-    NEW = "new"
-    PROCESSING = "processing"
-    SETTLED = "settled"
-    EXPIRED = "expired"
-    INVALID = "invalid"
-
-
-class InvoiceException(StrEnum):
-    PAID_PARTIAL = "paid_partial"
-    PAID_OVER = "paid_over"
-    PAID_LATE = "paid_late"
-    MARKED = "marked"
-
-
-class PaymentState(StrEnum):
-    SEEN = "seen"
-    CONFIRMED = "confirmed"
-    REPLACED = "replaced"
-    DOUBLE_SPENT = "double_spent"
 
 
 class Invoice(Base):
@@ -58,20 +59,34 @@ class Invoice(Base):
     amount_sat: Mapped[int] = mapped_column(BigInteger)
     paid_sat: Mapped[int] = mapped_column(BigInteger, default=0)
     required_confirmations: Mapped[int] = mapped_column(Integer, default=1)
+    order_class: Mapped[OrderClass] = mapped_column(
+        enum_column(OrderClass), default=OrderClass.STANDARD
+    )
+    tolerance_bp: Mapped[int] = mapped_column(Integer, default=0)
     address: Mapped[str | None] = mapped_column(String(100))
     bolt11: Mapped[str | None] = mapped_column(String(2000))
     payment_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Payments to the address are still looked for until then (BTCPay's
+    # monitoring expiration); ``monitoring_ended_at`` says the tracker let go.
+    monitoring_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    monitoring_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    needs_operator: Mapped[bool] = mapped_column(Boolean, default=False)
 
     parcel: Mapped[Parcel] = relationship()
-    payments: Mapped[list[Payment]] = relationship(back_populates="invoice")
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice", order_by="Payment.id"
+    )
 
     __table_args__ = (
         Index("ix_invoices_parcel", "parcel_id"),
         Index("ix_invoices_status", "status"),
-        UniqueConstraint("address", name="uq_invoices_address"),
+        Index("ix_invoices_needs_operator", "needs_operator"),
+        # Not unique: a static fallback wallet's single reused address is
+        # every order's address (controlroom.payments.wallet_watch, 0006).
+        Index("ix_invoices_address", "address"),
     )
 
     @property
@@ -97,10 +112,44 @@ class Payment(Base):
     confirmations: Mapped[int] = mapped_column(Integer, default=0)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signals_rbf: Mapped[bool] = mapped_column(Boolean, default=False)
+    block_height: Mapped[int | None] = mapped_column(Integer)
+    block_hash: Mapped[str | None] = mapped_column(String(64))
+    replaced_by: Mapped[str | None] = mapped_column(String(64))
+    double_spent_by: Mapped[str | None] = mapped_column(String(64))
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
+    spends: Mapped[list[PaymentSpend]] = relationship(
+        back_populates="payment", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         Index("ix_payments_invoice", "invoice_id"),
+        Index("ix_payments_block_hash", "block_hash"),
         UniqueConstraint("txid", "vout", name="uq_payments_outpoint"),
     )
+
+    @property
+    def outpoint(self) -> str | None:
+        """``txid:vout`` of an on-chain payment, None for Lightning."""
+        if self.txid is None or self.vout is None:
+            return None
+        return f"{self.txid}:{self.vout}"
+
+
+class PaymentSpend(Base):
+    """One outpoint a payment's transaction spent: how conflicts are found.
+
+    Two transactions spending the same outpoint cannot both be mined, so a
+    newcomer that shares one with a payment replaces it (RBF) or double
+    spends it.
+    """
+
+    __tablename__ = "payment_spends"
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), primary_key=True)
+    outpoint: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+    payment: Mapped[Payment] = relationship(back_populates="spends")
+
+    __table_args__ = (Index("ix_payment_spends_outpoint", "outpoint"),)

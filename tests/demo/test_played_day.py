@@ -58,7 +58,7 @@ def test_invoices_end_as_the_payment_behaviours_say(
     methods = Counter(i.method for i in invoices)
     assert outcomes == {
         (InvoiceStatus.SETTLED, None): 48,
-        (InvoiceStatus.SETTLED, InvoiceException.PAID_LATE): 2,
+        (InvoiceStatus.SETTLED, InvoiceException.MARKED): 2,
         (InvoiceStatus.SETTLED, InvoiceException.PAID_OVER): 1,
         (InvoiceStatus.EXPIRED, None): 2,
     }

@@ -27,9 +27,15 @@ from tests.overview.small_day import PASSWORD, SmallDay
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.MANAGEMENT, ["overview", "health", "dispatch", "journal"]),
+        (
+            Role.MANAGEMENT,
+            ["overview", "health", "dispatch", "payments", "wallet_watch", "journal"],
+        ),
         (Role.DISPATCHER, ["overview", "health", "dispatch"]),
-        (Role.OPS, ["overview", "health", "dispatch", "journal"]),
+        (
+            Role.OPS,
+            ["overview", "health", "dispatch", "payments", "wallet_watch", "journal"],
+        ),
         (Role.ANALYST, ["overview", "health"]),
     ],
 )

@@ -1,0 +1,1 @@
+"""Payment tracking: following the chain across several payment nodes."""

@@ -1,0 +1,1 @@
+"""Tests of the payments lab: the regtest chain, the archive, the servers."""

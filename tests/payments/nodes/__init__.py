@@ -1,0 +1,1 @@
+"""Tests of the payment-node adapters, block parsing and the node list."""
