@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from controlroom.config import Settings, load_settings
 from controlroom.db import create_db_engine, describe_url
 from controlroom.errors import ControlRoomError, DispatchError
+from controlroom.payments.nodes.base import PaymentNode
 from controlroom.schema import check_database, open_checked_database, upgrade_database
 
 app = typer.Typer(
@@ -36,6 +38,14 @@ fleet_app = typer.Typer(
     help="The fleet's shift and travel speed.", no_args_is_help=True
 )
 app.add_typer(fleet_app, name="fleet")
+payments_app = typer.Typer(
+    help="Payment nodes and the payment tracker.", no_args_is_help=True
+)
+app.add_typer(payments_app, name="payments")
+lab_app = typer.Typer(
+    help="Lab servers on 127.0.0.1 for drills and tests.", no_args_is_help=True
+)
+app.add_typer(lab_app, name="lab")
 
 # soft_wrap: an error stays one line and a printed head hash stays whole,
 # whatever the terminal width.
@@ -266,3 +276,169 @@ def run(args: Sequence[str] | None = None) -> None:
         detail = str(exc.orig or exc).strip().splitlines()[0]
         errors.print(f"[red]Error:[/red] The database failed: {detail}")
         sys.exit(1)
+
+
+NodesOption = Annotated[
+    Path,
+    typer.Option(
+        "--nodes",
+        help="The node list: a TOML or JSON file with a [[nodes]] entry per node.",
+    ),
+]
+PasswordsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passwords",
+        help="An owner-only file of KEY=password lines for Bitcoin Core nodes "
+        "(or set CONTROLROOM_NODE_PASSWORD_<KEY>).",
+    ),
+]
+
+
+def _configured_nodes(nodes: Path, passwords: Path | None) -> list[PaymentNode]:
+    from controlroom.payments.tracking.runner import (
+        build_nodes,
+        read_node_list,
+        read_passwords,
+    )
+
+    secrets = read_passwords(passwords) if passwords else {}
+    return build_nodes(read_node_list(nodes), passwords=secrets)
+
+
+@payments_app.command("nodes")
+def payments_nodes(nodes: NodesOption, passwords: PasswordsOption = None) -> None:
+    """Ask every payment node for its tip once and say which can be trusted."""
+    from rich.table import Table
+
+    from controlroom.payments.tracking.checks import check_nodes
+
+    configured = _configured_nodes(nodes, passwords)
+    judgement = check_nodes(configured)
+    table = Table("node", "region", "height", "answered in", "trusted", "why")
+    regions = {node.config.key: node.config.region for node in configured}
+    for verdict in judgement.verdicts:
+        table.add_row(
+            verdict.key,
+            regions[verdict.key],
+            f"{verdict.height:,}" if verdict.height is not None else "–",
+            f"{verdict.response_ms:,.0f} ms" if verdict.response_ms else "–",
+            "[green]yes[/green]" if verdict.trusted else "[red]no[/red]",
+            verdict.reason,
+        )
+    console.print(table)
+    for node in configured:
+        node.close()
+
+
+@payments_app.command("track")
+def payments_track(
+    nodes: NodesOption,
+    passwords: PasswordsOption = None,
+    database_url: DatabaseOption = None,
+    every: Annotated[
+        float, typer.Option(help="Seconds between rounds.", min=1.0)
+    ] = 30.0,
+    rounds: Annotated[
+        int | None, typer.Option(help="Stop after this many rounds.", min=1)
+    ] = None,
+    start_height: Annotated[
+        int | None,
+        typer.Option(
+            help="First block to scan (1 or more), on the very first round only.",
+            min=1,
+        ),
+    ] = None,
+) -> None:
+    """Follow the trusted payment nodes and record what pays the open invoices."""
+    from controlroom.payments.tracking.runner import RoundOutcome, run_tracker
+
+    configured = _configured_nodes(nodes, passwords)
+    engine = _engine(database_url)
+
+    def show(outcome: RoundOutcome) -> None:
+        report = outcome.report
+        if report is None:
+            errors.print(f"[red]Round failed[/red]: {outcome.error}")
+        elif not report.tracking:
+            errors.print(f"[red]Not tracking[/red]: {report.stopped_because}")
+        else:
+            moved = f" (failed over to {', '.join(report.failovers)})"
+            console.print(
+                f"Following {report.followed} at height {report.height:,}: "
+                f"{report.blocks_processed} block(s), "
+                f"{report.payments_seen} payment(s) seen"
+                + (moved if report.failovers else "")
+            )
+
+    try:
+        run_tracker(
+            engine,
+            nodes=configured,
+            every_seconds=every,
+            rounds=rounds,
+            start_height=start_height,
+            on_round=show,
+        )
+    except KeyboardInterrupt:
+        console.print("Stopped; the next run resumes after the last processed block.")
+    finally:
+        for node in configured:
+            node.close()
+
+
+@lab_app.command("nodes")
+def lab_nodes(
+    write: Annotated[
+        Path, typer.Option(help="Where to write the node list for --nodes.")
+    ] = Path("lab-nodes.toml"),
+    block_seconds: Annotated[
+        float, typer.Option(help="Mine a block this often (real seconds).", min=1.0)
+    ] = 20.0,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NODE:KIND:FROM:UNTIL, KIND down, lag or slow, times in seconds "
+            "into the drill; repeat for more."
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds.", min=1.0)
+    ] = None,
+) -> None:
+    """Run the demo's three payment nodes as lab servers on 127.0.0.1."""
+    import time as clock
+
+    from controlroom.payments.lab.drill import DrillNodes, parse_fault
+
+    drill = DrillNodes([parse_fault(text) for text in fault or []]).start()
+    secrets_file = drill.write_files(write)
+    console.print(
+        f"Lab nodes on 127.0.0.1; node list in {write}, passwords in "
+        f"{secrets_file}. Follow them with:"
+    )
+    console.print(
+        f"  controlroom payments track --nodes {write} --passwords {secrets_file}"
+    )
+    began = clock.monotonic()
+    last_block = began
+    shown: list[str] = []
+    try:
+        while duration is None or clock.monotonic() - began < duration:
+            elapsed = clock.monotonic() - began
+            if clock.monotonic() - last_block >= block_seconds:
+                drill.chain.mine()
+                last_block = clock.monotonic()
+            active = drill.apply_faults(elapsed)
+            if active != shown:
+                console.print(
+                    f"{elapsed:6.0f} s  height {drill.chain.height}  faults: "
+                    + (", ".join(active) or "none")
+                )
+                shown = active
+            clock.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        drill.stop()
+    console.print(f"Lab nodes stopped at height {drill.chain.height}.")

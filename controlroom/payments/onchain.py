@@ -37,7 +37,13 @@ COUNTED = tuple(state for state in PaymentState if state not in NOT_COUNTED)
 
 
 def watched_addresses(session: Session) -> dict[str, int]:
-    """Return each address still monitored, with its invoice's id."""
+    """Return each address still monitored, with its invoice's id.
+
+    An address that several monitored invoices share (a static fallback
+    wallet's single reused address) is left out: which order a payment to
+    it belongs to is a person's call on the Wallet watch screen, made from
+    amount and time, never the tracker's guess.
+    """
     rows = session.execute(
         select(Invoice.address, Invoice.id).where(
             Invoice.method == PaymentMethod.ONCHAIN,
@@ -45,7 +51,15 @@ def watched_addresses(session: Session) -> dict[str, int]:
             Invoice.monitoring_ended_at.is_(None),
         )
     )
-    return {address: invoice_id for address, invoice_id in rows if address}
+    watched: dict[str, int] = {}
+    shared: set[str] = set()
+    for address, invoice_id in rows:
+        if not address:
+            continue
+        if address in watched:
+            shared.add(address)
+        watched[address] = invoice_id
+    return {a: i for a, i in watched.items() if a not in shared}
 
 
 def watched_outpoints(session: Session) -> dict[str, int]:

@@ -42,6 +42,8 @@ from tests.conftest import DAY
 from tests.orders.world import customers, head_seq, kinds_after, order
 
 ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+# BIP173 test vector too: a second, different address.
+OTHER = "bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3"
 TX_A = "a1" * 32
 TX_B = "b2" * 32
 TX_C = "c3" * 32
@@ -673,3 +675,15 @@ def test_replacement_and_double_spend_work_on_every_database(
     assert (bump.state, bump.double_spent_by) == (PaymentState.DOUBLE_SPENT, TX_C)
     assert mine_invoice.status is InvoiceStatus.NEW
     assert other.exception is InvoiceException.PAID_PARTIAL
+
+
+def test_an_address_two_orders_share_is_left_to_a_person(session: Session) -> None:
+    sender, recipient = customers(session)
+    first = onchain(session, order(session, sender, recipient), address=ADDRESS)
+    second = onchain(session, order(session, sender, recipient), address=ADDRESS)
+    alone = onchain(session, order(session, sender, recipient), address=OTHER)
+
+    watched = watched_addresses(session)
+
+    assert watched == {OTHER: alone.id}
+    assert {first.address, second.address} == {ADDRESS}

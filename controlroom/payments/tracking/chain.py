@@ -62,7 +62,8 @@ def follow_chain(
     """
     key = node.config.key
     if progress is None:
-        progress = _start(session, node, start_height or tip_height, now, actor)
+        first = tip_height if start_height is None else start_height
+        progress = _start(session, node, first, now, actor)
     elif progress.node_key != key:
         progress.node_key = key
 
