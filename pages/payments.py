@@ -1,13 +1,21 @@
 """Payments: payment-node health per region, the tracker's node and fail-overs,
-invoices by state."""
+invoices by state, and Lightning limits (a second person approves)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
 from controlroom.errors import ControlRoomError
+from controlroom.payments.lightning.actions import (
+    approve_limit,
+    propose_limit,
+    reject_limit,
+)
+from controlroom.payments.lightning.board import LightningBoard, lightning_board
 from controlroom.payments.tracking.board import PaymentsBoard, payments_board
 from controlroom.payments.tracking.figures import (
     invoice_state_figure,
@@ -141,6 +149,107 @@ def live(frame: Frame) -> None:
     invoices(board)
 
 
+@st.cache_data(ttl=2, show_spinner=False)
+def load_lightning(_engine: Engine, url: str) -> LightningBoard:
+    return lightning_board(_engine)
+
+
+def run_action(action: Callable[[], str]) -> None:
+    """Run one controlroom action; say what it did or why it could not."""
+    try:
+        st.session_state["payments_done"] = action()
+    except ControlRoomError as exc:
+        st.session_state["payments_error"] = error_markdown(exc)
+    load_lightning.clear()
+
+
+def lightning_limits(frame: Frame) -> None:
+    st.subheader("Lightning limits")
+    board = load_lightning(frame.engine, frame.url)
+    counts = ", ".join(
+        f"{count} {status.value}" for status, count in board.invoices_by_status.items()
+    )
+    st.caption(
+        "Only regular customers may pay over Lightning, each within a limit of "
+        "open invoices; a new limit needs a second person. Lightning invoices: "
+        + (counts or "none yet")
+        + "."
+    )
+    if done := st.session_state.pop("payments_done", None):
+        st.success(done)
+    if problem := st.session_state.pop("payments_error", None):
+        st.error(problem)
+
+    user = frame.user
+    for change in board.pending:
+        with st.container(border=True):
+            st.markdown(
+                f"**{change.name}** (customer #{change.party_id}): "
+                f"{change.previous_sat:,} → **{change.limit_sat:,} sat**, "
+                f"proposed by {change.proposed_by} — {change.reason}"
+            )
+            approve, reject, why = st.columns([1, 1, 3])
+            own = change.proposed_by == user.username
+            reason = why.text_input(
+                "Reason to reject", key=f"reject_reason_{change.change_id}"
+            )
+            approve.button(
+                "Approve",
+                key=f"approve_{change.change_id}",
+                disabled=own,
+                help="Someone other than the proposer must approve." if own else None,
+                on_click=run_action,
+                args=(
+                    lambda c=change.change_id: approve_limit(
+                        frame.engine, user=user, change_id=c
+                    ),
+                ),
+            )
+            reject.button(
+                "Withdraw" if own else "Reject",
+                key=f"reject_{change.change_id}",
+                on_click=run_action,
+                args=(
+                    lambda c=change.change_id, r=reason: reject_limit(
+                        frame.engine, user=user, change_id=c, reason=r
+                    ),
+                ),
+            )
+
+    if not board.customers:
+        st.caption("No regular customers yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Customer": [f"{c.name} (#{c.party_id})" for c in board.customers],
+                "Limit (sat)": [f"{c.limit_sat:,}" for c in board.customers],
+                "Open now (sat)": [f"{c.open_sat:,}" for c in board.customers],
+            }
+        ),
+        hide_index=True,
+    )
+    names = {c.party_id: f"{c.name} (#{c.party_id})" for c in board.customers}
+    with st.form("propose_limit", clear_on_submit=True):
+        st.markdown("**Propose a new limit**")
+        party = st.selectbox("Customer", list(names), format_func=names.__getitem__)
+        limit = st.number_input(
+            "New limit (sat)", min_value=1, max_value=10_000_000, value=250_000
+        )
+        reason = st.text_input("Why")
+        if st.form_submit_button("Propose") and party is not None:
+            run_action(
+                lambda: propose_limit(
+                    frame.engine,
+                    user=user,
+                    party_id=int(party),
+                    limit_sat=int(limit),
+                    reason=reason,
+                )
+            )
+            st.rerun()
+
+
 def render() -> None:
     try:
         frame = frame_of(st.session_state, screen="payments")
@@ -149,6 +258,7 @@ def render() -> None:
         return
     st.title("Payments")
     st.fragment(run_every=frame.settings.refresh_seconds)(live)(frame)
+    lightning_limits(frame)
 
 
 render()

@@ -96,3 +96,45 @@ def test_before_the_tracker_ever_ran_the_screen_says_so(
     assert not app.exception
     assert "has not run yet" in app.info[0].value
     assert app.dataframe[0].value["Invoices"].sum() == 5
+
+
+def regular_customer(engine: Engine) -> int:
+    """Make the small day's first customer a regular; return their id."""
+    from sqlalchemy import select
+
+    from controlroom.orders.models import CustomerKind, Party, PartyKind
+
+    with Session(engine) as session, session.begin():
+        party = session.scalars(
+            select(Party).where(Party.kind == PartyKind.CUSTOMER).order_by(Party.id)
+        ).first()
+        assert party is not None
+        party.customer_kind = CustomerKind.REGULAR
+        return party.id
+
+
+def test_a_lightning_limit_proposed_by_ops_waits_for_someone_else(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    party_id = regular_customer(engine)
+    ops = sign_in(Role.OPS)
+    ops.switch_page("pages/payments.py").run()
+
+    ops.selectbox[0].select(party_id)
+    ops.number_input[0].set_value(400_000)
+    ops.text_input[0].input("Pays every week for two years")
+    ops.button[0].click().run()
+
+    assert not ops.exception
+    assert "someone else must approve it" in ops.success[0].value
+    approve = next(b for b in ops.button if b.label == "Approve")
+    assert approve.disabled
+
+    manager = sign_in(Role.MANAGEMENT)
+    manager.switch_page("pages/payments.py").run()
+    next(b for b in manager.button if b.label == "Approve").click().run()
+
+    assert not manager.exception
+    assert "400,000 sat" in manager.success[0].value
+    limits = manager.dataframe[-1].value
+    assert "400,000" in list(limits["Limit (sat)"])
