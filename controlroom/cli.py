@@ -351,12 +351,14 @@ def payments_track(
     ] = None,
 ) -> None:
     """Follow the trusted payment nodes and record what pays the open invoices."""
-    from controlroom.payments.tracking.runner import RoundOutcome, run_tracker
+    from controlroom.payments.rounds import RoundOutcome
+    from controlroom.payments.tracking.runner import run_tracker
+    from controlroom.payments.tracking.service import TrackReport
 
     configured = _configured_nodes(nodes, passwords)
     engine = _engine(database_url)
 
-    def show(outcome: RoundOutcome) -> None:
+    def show(outcome: RoundOutcome[TrackReport]) -> None:
         report = outcome.report
         if report is None:
             errors.print(f"[red]Round failed[/red]: {outcome.error}")
@@ -385,6 +387,63 @@ def payments_track(
     finally:
         for node in configured:
             node.close()
+
+
+@payments_app.command("lightning")
+def payments_lightning(
+    url: Annotated[str, typer.Option(help="The LND node's REST address.")],
+    macaroon: Annotated[
+        Path, typer.Option(help="The node's invoice.macaroon file (binary).")
+    ],
+    cert: Annotated[
+        Path | None,
+        typer.Option(help="The node's tls.cert, pinned as the only one trusted."),
+    ] = None,
+    key: Annotated[
+        str, typer.Option(help="The node's key: which invoices it holds.")
+    ] = "lnd",
+    network: Annotated[
+        str, typer.Option(help="mainnet, testnet, signet or regtest.")
+    ] = "mainnet",
+    database_url: DatabaseOption = None,
+    every: Annotated[float, typer.Option(help="Seconds between rounds.", min=1.0)] = (
+        15.0
+    ),
+    rounds: Annotated[
+        int | None, typer.Option(help="Stop after this many rounds.", min=1)
+    ] = None,
+) -> None:
+    """Ask the Lightning node about every watched invoice; record what was paid."""
+    from controlroom.payments.lightning.poller import (
+        PollOutcome,
+        lightning_node,
+        run_lightning_poller,
+    )
+
+    node = lightning_node(
+        key=key, url=url, macaroon=macaroon, cert=cert, network=network
+    )
+    engine = _engine(database_url)
+
+    def show(outcome: PollOutcome) -> None:
+        poll = outcome.report
+        if poll is None:
+            errors.print(f"[red]Round failed[/red]: {outcome.error}")
+            return
+        console.print(
+            f"Checked {poll.checked} invoice(s): {len(poll.settled)} settled, "
+            f"{len(poll.paid_late)} paid late, "
+            f"{len(poll.unknown_to_node)} unknown to the node"
+        )
+
+    try:
+        run_lightning_poller(
+            engine, node=node, every_seconds=every, rounds=rounds, on_round=show
+        )
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+    finally:
+        node.close()
 
 
 @lab_app.command("nodes")

@@ -15,16 +15,16 @@ import re
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from controlroom.clock import operating_now
 from controlroom.errors import ConfigurationError
 from controlroom.payments.nodes.base import NodeConfig, PaymentNode
 from controlroom.payments.nodes.build import build_node, parse_node_list
+from controlroom.payments.rounds import RoundOutcome, run_rounds
 from controlroom.payments.tracking.service import TrackReport, track_once
 
 logger = logging.getLogger(__name__)
@@ -117,14 +117,6 @@ def build_nodes(
     return nodes
 
 
-@dataclass(frozen=True)
-class RoundOutcome:
-    """One round of the loop: its report, or why it failed."""
-
-    report: TrackReport | None
-    error: str = ""
-
-
 def run_tracker(
     engine: Engine,
     *,
@@ -132,33 +124,29 @@ def run_tracker(
     every_seconds: float,
     rounds: int | None = None,
     start_height: int | None = None,
-    on_round: Callable[[RoundOutcome], None] | None = None,
+    on_round: Callable[[RoundOutcome[TrackReport]], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Track payments every ``every_seconds`` until stopped; return rounds run.
 
-    Each round is its own transaction. A round that fails is rolled back,
-    logged and reported; the next one starts again from the last fully
-    processed block, so a failure loses nothing.
+    A round that fails is rolled back and reported; the next one starts
+    again from the last fully processed block, so a failure loses nothing.
     """
-    done = 0
-    while rounds is None or done < rounds:
-        if done:
-            sleep(every_seconds)
-        try:
-            with Session(engine) as session, session.begin():
-                report = track_once(
-                    session,
-                    nodes=nodes,
-                    now=operating_now(session),
-                    actor=TRACKER_ACTOR,
-                    start_height=start_height,
-                )
-            outcome = RoundOutcome(report)
-        except Exception as exc:  # the outer loop of a background job
-            logger.exception("tracking round failed")
-            outcome = RoundOutcome(None, f"{type(exc).__name__}: {exc}")
-        done += 1
-        if on_round is not None:
-            on_round(outcome)
-    return done
+
+    def one_round(session: Session, now: datetime) -> TrackReport:
+        return track_once(
+            session,
+            nodes=nodes,
+            now=now,
+            actor=TRACKER_ACTOR,
+            start_height=start_height,
+        )
+
+    return run_rounds(
+        engine,
+        step=one_round,
+        every_seconds=every_seconds,
+        rounds=rounds,
+        on_round=on_round,
+        sleep=sleep,
+    )
