@@ -42,15 +42,23 @@ class Disruption:
     end: time
     state: ComponentState
     note: str
+    # What a lab payment node shows meanwhile: "down", or "lag" by
+    # ``lag_blocks`` blocks; empty for components that are not lab nodes.
+    lab_fault: str = ""
+    lag_blocks: int = 0
+
+
+LAB_FAULTS = ("", "down", "lag")
 
 
 @dataclass(frozen=True)
 class WatchOnlyAccount:
-    """The public account key on-chain invoice addresses are derived from."""
+    """The public account keys on-chain invoice addresses are derived from."""
 
-    zpub: str
+    vpub: str
     account_path: str
     expected_addresses: tuple[str, ...]
+    fallback_vpub: str
 
 
 def _folder(folder: Path | None) -> Path:
@@ -125,7 +133,13 @@ def load_day_script(folder: Path | None = None) -> tuple[Disruption, ...]:
                 end=_clock_time(entry["until"], where),
                 state=state,
                 note=str(entry.get("note", "")),
+                lab_fault=str(entry.get("lab_fault", "")),
+                lag_blocks=int(entry.get("lag_blocks", 0)),
             )
+            if disruption.lab_fault not in LAB_FAULTS:
+                raise ValueError(
+                    f"lab_fault {disruption.lab_fault!r} is not one of 'down', 'lag'"
+                )
         except (KeyError, ValueError) as exc:
             raise DemoWorldError(f"{where} is not valid: {exc}") from exc
         if disruption.end <= disruption.start:
@@ -140,9 +154,10 @@ def load_watch_only_account(folder: Path | None = None) -> WatchOnlyAccount:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return WatchOnlyAccount(
-            zpub=str(raw["zpub"]),
+            vpub=str(raw["vpub"]),
             account_path=str(raw["account_path"]),
             expected_addresses=tuple(raw.get("expected_receive_addresses", ())),
+            fallback_vpub=str(raw["fallback_vpub"]),
         )
     except (OSError, ValueError, KeyError) as exc:
         raise DemoWorldError(

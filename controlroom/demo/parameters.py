@@ -37,6 +37,7 @@ class DemoWorld:
     plan: DayPlan
     script: tuple[Disruption, ...]
     account_key: str
+    fallback_key: str
     senders: dict[int, int]
     recipients: dict[int, int]
     vehicles: tuple[int, ...]
@@ -92,10 +93,12 @@ def build_world(
 ) -> DemoWorld:
     """Build the world from its parameters, reading the demo data files."""
     problem, solution = load_instance(instance)
+    account = load_watch_only_account()
     return DemoWorld(
         plan=build_day_plan(problem, solution, seed=seed, day=day),
         script=load_day_script(),
-        account_key=load_watch_only_account().zpub,
+        account_key=account.vpub,
+        fallback_key=account.fallback_vpub,
         senders=senders,
         recipients=recipients,
         vehicles=vehicles,

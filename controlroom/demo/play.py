@@ -2,16 +2,18 @@
 
 What is due is derived from the database and the deterministic day plan, not
 from a memory of the last run: an order is placed when its release time has
-come and its sender has no parcel yet, a payment when its invoice has fewer
-payments than planned, a confirmation when a block arrived after a payment
-that has not counted it, a stop when its route's earlier stops are done. The
-actions run one by one in time order, so playing to noon and then on gives
-the same day as playing straight through.
+come and its sender has no parcel yet, a Lightning payment when its invoice
+has fewer payments than planned, a stop when its route's earlier stops are
+done. On-chain payments are not recorded here: customers broadcast them to
+the day's lab chain (:mod:`controlroom.demo.chain`) and the payment tracker,
+run every simulated minute like the health probes, finds them there and
+records payments, confirmations and expiry. The actions run one by one in
+time order, so playing to noon and then on gives the same day as playing
+straight through.
 """
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controlroom.clock import operating_now
+from controlroom.demo.chain import DemoChain
 from controlroom.demo.day import OSLO, OrderPlan
 from controlroom.demo.parameters import DemoWorld
 from controlroom.demo.probes import probe_latency
@@ -46,8 +49,8 @@ from controlroom.dispatch.service import (
     skip_stop,
 )
 from controlroom.errors import DemoWorldError
-from controlroom.health.models import Component, HealthReport
-from controlroom.health.service import report_health
+from controlroom.health.models import Component, ComponentKind, HealthReport
+from controlroom.health.service import current_posture, report_health
 from controlroom.orders.models import Parcel, ParcelStatus, Party
 from controlroom.orders.service import cancel_order, place_order
 from controlroom.payments.models import (
@@ -62,9 +65,11 @@ from controlroom.payments.service import (
     expire_invoices,
     issue_invoice,
     mark_invoice,
-    record_confirmations,
     record_payment,
 )
+from controlroom.payments.tracking.node_health import TRACKER_KEY
+from controlroom.payments.tracking.service import track_once
+from controlroom.payments.wallet_watch.service import issue_fallback_address
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +78,14 @@ TRACKER = "payment-tracker"
 # The plan the demo world publishes at dawn; its routes are the best-known ones.
 FIRST_PLAN = 1
 PROBE = "health-probe"
-DEEP_ENOUGH = 6
 PROBE_INTERVAL = timedelta(minutes=1)
+TRACK_INTERVAL = timedelta(minutes=1)
+# The payment nodes' and the tracker's health comes from the tracker's own
+# checks of the lab nodes, so the probes leave those components alone.
+TRACKED_KINDS = (ComponentKind.PAYMENT_NODE, ComponentKind.PAYMENT_TRACKER)
+# The posture fallback under which new on-chain orders are paid to the
+# static watch-only wallet rather than to a tracked address.
+STATIC_WALLETS = "static_wallets"
 STOP_GAP = timedelta(minutes=1)
 # The demo's payments operator and incident manager work the operator queue:
 # a customer who paid in full after expiry is served once the payment has a
@@ -89,7 +100,7 @@ class DayProgress:
 
     orders: int = 0
     payments: int = 0
-    confirmations: int = 0
+    blocks: int = 0
     expired: int = 0
     pickups: int = 0
     deliveries: int = 0
@@ -113,9 +124,12 @@ class _Action:
 class _Day:
     """The database's view of the day, kept current as actions run."""
 
-    def __init__(self, session: Session, world: DemoWorld) -> None:
+    def __init__(
+        self, session: Session, world: DemoWorld, chain: DemoChain | None
+    ) -> None:
         self.session = session
         self.world = world
+        self.chain = chain
         self.floor = operating_now(session)
         self.progress = DayProgress()
 
@@ -137,9 +151,9 @@ class _Day:
 
         plan = published_plan(session)
         self.routes: list[Route] = list(plan.routes) if plan else []
-        self.components = list(
-            session.scalars(select(Component).order_by(Component.id))
-        )
+        components = list(session.scalars(select(Component).order_by(Component.id)))
+        self.components = [c for c in components if c.kind not in TRACKED_KINDS]
+        self.tracker = next((c for c in components if c.key == TRACKER_KEY), None)
         latest = select(HealthReport.component_id, func.max(HealthReport.at))
         self.last_probe: dict[int, datetime] = {
             component_id: at
@@ -154,11 +168,11 @@ class _Day:
         candidates = [
             self._next_order(),
             self._next_payment(),
-            self._next_confirmation(),
             self._next_expiry(),
             self._next_review(),
             *self._next_stops(),
             self._next_probe(),
+            self._next_tracking(),
         ]
         due = [c for c in candidates if c is not None and c.at <= until]
         return min(due) if due else None
@@ -174,8 +188,8 @@ class _Day:
         for pickup_id, parcel in self.parcel_by_pickup.items():
             invoice = self.invoice_of.get(parcel.id)
             order = self.world.orders[pickup_id]
-            if invoice is None:
-                continue
+            if invoice is None or order.method is PaymentMethod.ONCHAIN:
+                continue  # on-chain customers pay on the lab chain
             made = len(self.payments.get(invoice.id, []))
             if made >= len(order.payments):
                 continue
@@ -186,25 +200,6 @@ class _Day:
                 self._payer(order, invoice, made),
             )
             best = action if best is None else min(best, action)
-        return best
-
-    def _next_confirmation(self) -> _Action | None:
-        blocks = self.world.plan.blocks
-        best: _Action | None = None
-        for payments in self.payments.values():
-            for payment in payments:
-                if payment.txid is None or payment.confirmations >= DEEP_ENOUGH:
-                    continue
-                if payment.state not in (PaymentState.SEEN, PaymentState.CONFIRMED):
-                    continue
-                index = bisect.bisect_right(blocks, payment.seen_at)
-                index += payment.confirmations
-                if index >= len(blocks):
-                    continue
-                action = _Action(
-                    blocks[index], 2, payment.id, self._confirmer(payment, index)
-                )
-                best = action if best is None else min(best, action)
         return best
 
     def _next_expiry(self) -> _Action | None:
@@ -315,6 +310,24 @@ class _Day:
             return None
         return _Action(at, 5, 0, self._prober(at))
 
+    def _next_tracking(self) -> _Action | None:
+        if self.chain is None or self.tracker is None:
+            return None
+        start = self.world.plan.sim_start
+        last = self.last_probe.get(self.tracker.id)
+        at = start if last is None else max(start, last + TRACK_INTERVAL)
+        coming = self.chain.next_event()
+        if coming is not None and coming < start:
+            # Before the simulation starts, a round runs only in the minute
+            # after something happened on the chain: the same records as
+            # every minute, without hours of idle rounds at seeding.
+            at = _next_minute(coming)
+            if last is not None:
+                at = max(at, last + TRACK_INTERVAL)
+        if at > self.world.plan.day_end:
+            return None
+        return _Action(at, 6, 0, self._tracker(self.chain, self.tracker, at))
+
     # -- doing --------------------------------------------------------------
 
     def _placer(self, order: OrderPlan) -> Callable[[], None]:
@@ -349,21 +362,34 @@ class _Day:
             service_minutes=max(1, clock.minutes(order.pickup.service)),
         )
         onchain = order.method is PaymentMethod.ONCHAIN
-        invoice = issue_invoice(
-            session,
-            parcel=parcel,
-            method=order.method,
-            amount_sat=order.price_sat,
-            created_at=order.release,
-            expires_at=order.expires_at,
-            actor=SHOP,
-            address=(
-                receive_address(world.account_key, world.address_index[order.pickup.id])
-                if onchain
-                else None
-            ),
-            payment_hash=order.payment_hash,
-        )
+        if onchain and self._paid_to_static_wallets():
+            # Tracking is down: the customer is given an address of the
+            # static fallback wallet, which ops watch until tracking returns.
+            invoice = issue_fallback_address(
+                session,
+                parcel=parcel,
+                amount_sat=order.price_sat,
+                at=order.release,
+                actor=SHOP,
+            ).invoice
+        else:
+            invoice = issue_invoice(
+                session,
+                parcel=parcel,
+                method=order.method,
+                amount_sat=order.price_sat,
+                created_at=order.release,
+                expires_at=order.expires_at,
+                actor=SHOP,
+                address=(
+                    receive_address(
+                        world.account_key, world.address_index[order.pickup.id]
+                    )
+                    if onchain
+                    else None
+                ),
+                payment_hash=order.payment_hash,
+            )
         self.parcel_by_pickup[order.pickup.id] = parcel
         self.pickup_of[parcel.id] = order.pickup.id
         self.invoice_of[parcel.id] = invoice
@@ -410,39 +436,77 @@ class _Day:
             self.session, at=order.release, zone=OSLO, actor=SCHEDULER
         )
 
+    def _paid_to_static_wallets(self) -> bool:
+        posture = current_posture(self.session)
+        return any(f.key == STATIC_WALLETS for f in posture.fallbacks)
+
     def _payer(
         self, order: OrderPlan, invoice: Invoice, index: int
     ) -> Callable[[], None]:
+        # Lightning only: the lab Lightning node is not part of the demo yet,
+        # so a settled HTLC is recorded as the node would report it.
         def run() -> None:
             planned = order.payments[index]
-            onchain = planned.txid is not None
             payment = record_payment(
                 self.session,
                 invoice=invoice,
                 amount_sat=planned.amount_sat,
                 seen_at=planned.at,
                 actor=TRACKER,
-                txid=planned.txid,
-                vout=0 if onchain else None,
-                payment_hash=None if onchain else order.payment_hash,
+                payment_hash=order.payment_hash,
             )
             self.payments.setdefault(invoice.id, []).append(payment)
             self.progress.payments += 1
 
         return run
 
-    def _confirmer(self, payment: Payment, block: int) -> Callable[[], None]:
+    def _address_of(self, pickup_id: int) -> str | None:
+        parcel = self.parcel_by_pickup.get(pickup_id)
+        invoice = self.invoice_of.get(parcel.id) if parcel is not None else None
+        return invoice.address if invoice is not None else None
+
+    def _tracker(
+        self, chain: DemoChain, tracker: Component, at: datetime
+    ) -> Callable[[], None]:
         def run() -> None:
-            record_confirmations(
-                self.session,
-                payment=payment,
-                confirmations=payment.confirmations + 1,
-                at=self.world.plan.blocks[block],
-                actor=TRACKER,
-            )
-            self.progress.confirmations += 1
+            state, note = self.world.scripted_state(tracker.key, at)
+            if state.is_down:
+                # The scripted outage: no round runs, and the tracker's
+                # probe finds it gone. The chain goes on without it.
+                report_health(
+                    self.session,
+                    component=tracker,
+                    state=state,
+                    at=at,
+                    actor=PROBE,
+                    detail=note,
+                )
+            else:
+                chain.advance_to(at, self._address_of)
+                chain.apply_faults(at)
+                report = track_once(
+                    self.session,
+                    nodes=chain.nodes,
+                    now=at,
+                    actor=TRACKER,
+                    start_height=1,
+                )
+                before = sum(len(p) for p in self.payments.values())
+                self._reload_payments()
+                after = sum(len(p) for p in self.payments.values())
+                self.progress.payments += after - before
+                self.progress.blocks += report.blocks_processed
+            self.last_probe[tracker.id] = at
+            self.progress.health_reports += 1
 
         return run
+
+    def _reload_payments(self) -> None:
+        # The tracker recorded payments and moved invoices on; the stop
+        # rules read them from here.
+        self.payments = {}
+        for payment in self.session.scalars(select(Payment).order_by(Payment.id)):
+            self.payments.setdefault(payment.invoice_id, []).append(payment)
 
     def _expirer(self, at: datetime) -> Callable[[], None]:
         def run() -> None:
@@ -538,18 +602,31 @@ class _Day:
         return run
 
 
-def play_until(session: Session, world: DemoWorld, *, until: datetime) -> DayProgress:
+def _next_minute(moment: datetime) -> datetime:
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
+
+
+def play_until(
+    session: Session,
+    world: DemoWorld,
+    *,
+    until: datetime,
+    chain: DemoChain | None = None,
+) -> DayProgress:
     """Run every action of the day due by ``until``, in time order.
 
     The route scheduler first retries the orders still waiting for a place
     (a van was running late, or the scheduler was down), as it would on its
-    own rhythm.
+    own rhythm. ``chain`` is the day's lab chain with its nodes running;
+    without one the payment tracker does not run, and on-chain payments
+    are recorded only once a caller hosting the chain plays on.
     """
     if not any(d.kind in HOLDS_ORDERS for d in active_degradations(session)):
         schedule_waiting_orders(
             session, at=operating_now(session), zone=OSLO, actor=SCHEDULER
         )
-    day = _Day(session, world)
+    day = _Day(session, world, chain)
     while (action := day.next_action(until)) is not None:
         action.run()
     return day.progress

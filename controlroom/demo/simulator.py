@@ -5,6 +5,10 @@ second, it moves the simulated clock on by ``speed`` simulated seconds and,
 in one transaction, runs every action of the day that has come due (see
 :mod:`controlroom.demo.play`). Stopping it loses nothing: the next run starts
 from the stored clock and derives what is due from the database.
+
+While it runs it hosts the day's lab chain and its three lab payment nodes
+on 127.0.0.1 (:class:`~controlroom.demo.chain.DemoChain`); on start the chain
+is rebuilt up to the stored clock, so the tracker's stored progress matches.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from controlroom.clock import CLOCK_ROW, SimulatedClock, set_simulated_time
+from controlroom.demo.chain import DemoChain, invoice_addresses
 from controlroom.demo.day import OSLO
 from controlroom.demo.parameters import DemoWorld, load_world
 from controlroom.demo.play import DayProgress, play_until
@@ -95,10 +100,14 @@ def run_simulation(
         return summary
 
     bar = _progress_bar(console)
-    with bar if bar is not None else nullcontext():
+    with bar if bar is not None else nullcontext(), DemoChain(world) as chain:
+        with Session(engine) as session:
+            chain.advance_to(start, invoice_addresses(session, world))
         task = bar.add_task("", total=(end - start).total_seconds()) if bar else None
         try:
-            _loop(engine, world, summary, end, speed, fast, tick_seconds, bar, task)
+            _loop(
+                engine, world, chain, summary, end, speed, fast, tick_seconds, bar, task
+            )
         except KeyboardInterrupt:
             summary.interrupted = True
     _say(console, _describe(summary))
@@ -108,6 +117,7 @@ def run_simulation(
 def _loop(
     engine: Engine,
     world: DemoWorld,
+    chain: DemoChain,
     summary: SimulationSummary,
     end: datetime,
     speed: float,
@@ -127,7 +137,7 @@ def _loop(
         try:
             with Session(engine) as session, session.begin():
                 target = min(_stored_now(session, world) + step, end)
-                progress = play_until(session, world, until=target)
+                progress = play_until(session, world, until=target, chain=chain)
                 set_simulated_time(
                     session, now=target, day_start=world.plan.day_start, speed=speed
                 )
@@ -171,7 +181,7 @@ def _describe(summary: SimulationSummary) -> str:
         f"Simulated day {how} from {_oslo(summary.started_at)} to "
         f"{_oslo(summary.stopped_at)} (Oslo) in {summary.ticks} ticks: "
         f"{done.orders} orders placed, {done.payments} payments, "
-        f"{done.confirmations} confirmations, {done.expired} invoices expired, "
+        f"{done.blocks} blocks tracked, {done.expired} invoices expired, "
         f"{done.cancelled} orders cancelled, {done.pickups} pickups, "
         f"{done.deliveries} deliveries, {done.health_reports} health reports."
         f"{ending}"

@@ -1,7 +1,9 @@
-"""Receive addresses of the demo's watch-only wallet (BIP84, from a zpub).
+"""Receive addresses of the demo's watch-only wallet (BIP84, from a vpub).
 
-BIP84 puts native SegWit (P2WPKH) receive addresses at ``m/84'/0'/0'/0/i``;
-given the account's public key (``m/84'/0'/0'``), the last two, unhardened,
+The demo pays on a lab regtest chain, so its wallet is a testnet-family
+account (coin type 1) spelled as regtest ``bcrt1`` addresses. BIP84 puts
+native SegWit (P2WPKH) receive addresses at ``m/84'/1'/0'/0/i``; given the
+account's public key (``m/84'/1'/0'``), the last two, unhardened,
 steps ``0/i`` derive with public keys only. The derivation, and the refusal
 of any private key, live in :mod:`controlroom.payments.watch_keys`.
 """
@@ -29,4 +31,4 @@ def _account(account_key: str) -> watch_keys.WatchKey:
     # Parsing derives both chain keys; a played day asks for hundreds of
     # addresses of the same account. Only public keys reach the cache: a
     # refused key raises, and lru_cache keeps no failed calls.
-    return watch_keys.watch_only_key(account_key, network=Network.MAINNET)
+    return watch_keys.watch_only_key(account_key, network=Network.REGTEST)

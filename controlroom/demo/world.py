@@ -28,6 +28,7 @@ from controlroom.auth.service import create_user
 from controlroom.clock import set_simulated_time
 from controlroom.config import ensure_private_folder, load_settings
 from controlroom.db import describe_url
+from controlroom.demo.chain import DemoChain
 from controlroom.demo.city import GRID_SIZE, Address, AddressBook, Person
 from controlroom.demo.city import OSLO as OSLO_GRID
 from controlroom.demo.day import DAY_OPENS, OSLO, WORKING_DAY_MINUTES, DayPlan
@@ -56,12 +57,16 @@ from controlroom.journal import append_event
 from controlroom.journal.models import JournalEvent
 from controlroom.orders.models import CustomerKind, Party, PartyKind
 from controlroom.orders.service import register_party
+from controlroom.payments.addresses import Network
+from controlroom.payments.wallet_watch.models import WalletKind
+from controlroom.payments.wallet_watch.service import add_fallback_wallet
 from controlroom.schema import upgrade_database
 from solver import Task
 
 logger = logging.getLogger(__name__)
 
 SEEDER = "demo-seed"
+FALLBACK_WALLET = "Demo static wallet (account 1)"
 # Where the reserve depot stands on the benchmark grid (north-east, Alnabru).
 RESERVE_DEPOT_GRID = (90.0, 62.0)
 CREDENTIALS_FILE = "demo-credentials.txt"
@@ -177,7 +182,10 @@ def seed_demo_world(
         with Session(engine) as session, session.begin():
             world = _seed(session, draft, passwords, advance)
             advance("placing the orders released before the simulation starts")
-            play_until(session, world, until=world.plan.sim_start)
+            # The lab chain's nodes run while the early orders are paid, so
+            # the tracker records their payments as they come.
+            with DemoChain(world) as chain:
+                play_until(session, world, until=world.plan.sim_start, chain=chain)
         advance("done")
 
     credentials = {
@@ -242,6 +250,18 @@ def _seed(
     advance("registering the customers")
     senders, recipients = _customers(session, draft, book)
 
+    # The static-wallet fallback: a second account of the demo's watch-only
+    # wallet, so orders taken while tracking is down still get an address.
+    add_fallback_wallet(
+        session,
+        name=FALLBACK_WALLET,
+        kind=WalletKind.HD,
+        public_key=draft.fallback_key,
+        network=Network.REGTEST,
+        at=at,
+        actor=SEEDER,
+    )
+
     advance("creating the users")
     for role, username, display_name in USERS:
         create_user(
@@ -269,6 +289,7 @@ def _seed(
         plan=plan,
         script=draft.script,
         account_key=draft.account_key,
+        fallback_key=draft.fallback_key,
         senders=senders,
         recipients=recipients,
         vehicles=tuple(vehicle.id for vehicle in vehicles),

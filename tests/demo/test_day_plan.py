@@ -144,13 +144,18 @@ def test_address_book_is_synthetic_norwegian_and_repeatable() -> None:
     assert address.city == "Oslo"
 
 
-def test_watch_only_addresses_match_the_bip84_vector() -> None:
+def test_watch_only_addresses_are_the_test_mnemonics_regtest_addresses() -> None:
     account = load_watch_only_account()
 
-    derived = tuple(receive_address(account.zpub, i) for i in range(2))
+    derived = tuple(receive_address(account.vpub, i) for i in range(2))
+    fallback = receive_address(account.fallback_vpub, 0)
 
     assert derived == account.expected_addresses
-    assert account.zpub.startswith("zpub")
+    # The regtest spelling of the BIP84 test mnemonic's first testnet address.
+    assert derived[0] == "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
+    assert account.vpub.startswith("vpub")
+    assert fallback.startswith("bcrt1q")
+    assert fallback not in derived
 
 
 def test_a_private_account_key_is_refused() -> None:

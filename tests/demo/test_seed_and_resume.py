@@ -19,7 +19,8 @@ from controlroom.demo.world import seed_demo_world
 from controlroom.errors import DemoWorldError
 from controlroom.journal import verify_journal
 from controlroom.journal.models import JournalEvent
-from controlroom.models import Component, Invoice, Parcel
+from controlroom.models import Component, Invoice, Parcel, Payment
+from controlroom.payments.tracking.models import TrackedBlock
 from controlroom.schema import upgrade_database
 from tests.demo.conftest import DEMO_DAY, PlayedDay
 
@@ -55,6 +56,24 @@ def _outcomes(engine: Engine) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in [*parcels, *invoices]]
 
 
+def _tracked_chain(engine: Engine) -> tuple[list[Any], list[Any]]:
+    """The blocks the tracker processed and the payments it recorded."""
+    with Session(engine) as session:
+        blocks = session.execute(
+            select(
+                TrackedBlock.height, TrackedBlock.block_hash, TrackedBlock.active
+            ).order_by(TrackedBlock.height, TrackedBlock.id)
+        ).all()
+        payments = session.execute(
+            select(Payment.txid, Payment.vout, Payment.amount_sat, Payment.seen_at)
+            .where(Payment.txid.is_not(None))
+            .order_by(Payment.txid, Payment.vout)
+        ).all()
+    return [tuple(b) for b in blocks], [tuple(p) for p in payments]
+
+
+# The restarted simulator also rebuilds the same lab chain: the tracker
+# continues on it without missing or repeating a block or a payment.
 def test_a_day_stopped_at_noon_and_resumed_ends_as_one_played_through(
     played_demo_day: PlayedDay, engine: Engine, data_dir: Path
 ) -> None:
@@ -64,12 +83,19 @@ def test_a_day_stopped_at_noon_and_resumed_ends_as_one_played_through(
     with Session(engine) as session:
         paused_at = operating_now(session)
     second = run_simulation(engine, speed=60, fast=True)
+    blocks, payments = _tracked_chain(engine)
 
     assert paused_at == NOON
     assert not first.day_over
     assert second.day_over
     assert _day_after_seeding(engine) == _day_after_seeding(played_demo_day.engine)
     assert _outcomes(engine) == _outcomes(played_demo_day.engine)
+    # Same block hashes and txids as the day played straight through: the
+    # chain rebuilt at noon is the chain the tracker had followed.
+    assert (blocks, payments) == _tracked_chain(played_demo_day.engine)
+    assert [height for height, _, _ in blocks] == list(range(len(blocks)))
+    assert all(active for _, _, active in blocks)
+    assert len({(txid, vout) for txid, vout, _, _ in payments}) == len(payments)
 
 
 def test_seeding_a_seeded_database_is_refused(engine: Engine, data_dir: Path) -> None:

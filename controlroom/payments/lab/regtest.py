@@ -210,20 +210,21 @@ class LabChain:
         change = old.vout[-1].nValue - _FEE_BUMP_SAT
         return self._accept(list(old.vin), paid, change)
 
-    def mine(self, count: int = 1) -> list[str]:
+    def mine(self, count: int = 1, *, at: datetime | None = None) -> list[str]:
         """Mine ``count`` blocks; the first takes the whole mempool.
 
-        Returns the new blocks' hashes, lowest first.
+        Blocks are stamped on the chain's ten-minute rhythm from ``start``,
+        unless ``at`` gives their time (a replayed day mines at its own
+        block times). Returns the new blocks' hashes, lowest first.
         """
         mined = []
         for _ in range(count):
             height = self.height + 1
             txs = [coinbase(height, self._tag), *self._mempool.values()]
             self._mempool.clear()
+            stamp = self.start + (height - 1) * BLOCK_INTERVAL if at is None else at
             block = mine_block(
-                prev_hash=self.tip_hash,
-                txs=txs,
-                time=int((self.start + (height - 1) * BLOCK_INTERVAL).timestamp()),
+                prev_hash=self.tip_hash, txs=txs, time=int(stamp.timestamp())
             )
             self._add_block(block)
             mined.append(self.tip_hash)
