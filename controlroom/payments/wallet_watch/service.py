@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from controlroom.errors import PaymentError
 from controlroom.journal import append_event
 from controlroom.orders.models import Parcel
 from controlroom.payments.addresses import Network, parse_address
-from controlroom.payments.models import PaymentMethod
+from controlroom.payments.models import Payment, PaymentMethod
 from controlroom.payments.private_material import refuse_private_material
 from controlroom.payments.service import issue_invoice
 from controlroom.payments.wallet_watch.gap import GapReport, gap_report
@@ -204,7 +204,12 @@ def gap_reports(session: Session) -> dict[int, GapReport]:
         .join(FallbackWallet)
         .where(
             FallbackWallet.kind == WalletKind.HD,
-            IssuedAddress.address.in_(select(Observation.address)),
+            # Used on chain: observed by a person, or seen by the tracker
+            # once it was back (a wallet's gap counts used addresses).
+            or_(
+                IssuedAddress.address.in_(select(Observation.address)),
+                IssuedAddress.invoice_id.in_(select(Payment.invoice_id)),
+            ),
         )
     ).all()
     wallets = session.scalars(

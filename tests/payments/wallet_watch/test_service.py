@@ -320,3 +320,33 @@ def test_settled_invoices_are_not_proposed(
     )
 
     assert proposals(session) == []
+
+
+def test_an_address_the_tracker_saw_paid_counts_as_used_for_the_gap(
+    session: Session, new_parcel: NewParcel
+) -> None:
+    from controlroom.payments.onchain import see_onchain_payment
+
+    wallet = hd_wallet(session)
+    issued = [
+        issue_fallback_address(
+            session, parcel=new_parcel(), amount_sat=25_000, at=DAY, actor="webshop"
+        )
+        for _ in range(3)
+    ]
+
+    see_onchain_payment(
+        session,
+        invoice=issued[2].invoice,
+        txid="ab" * 32,
+        vout=0,
+        amount_sat=25_000,
+        spends=["cd" * 32 + ":0"],
+        signals_rbf=False,
+        seen_at=DAY + timedelta(minutes=5),
+        actor="payment-tracker",
+    )
+
+    report = gap_reports(session)[wallet.id]
+    assert report.last_seen_paid == 2
+    assert report.unpaid_run == 0
