@@ -20,6 +20,7 @@ from controlroom.payments.tracking.board import PaymentsBoard, payments_board
 from controlroom.payments.tracking.figures import (
     invoice_state_figure,
     node_health_figure,
+    node_status_figure,
 )
 from controlroom.session_frame import Frame, day_time, error_markdown, frame_of
 
@@ -42,7 +43,8 @@ def tracker_summary(board: PaymentsBoard, zone: str) -> None:
     height.metric("Last processed block", f"{tracker.height:,}")
     st.caption(
         f"{trusted} of {len(board.latest)} payment nodes trusted at the last check; "
-        f"progress saved {day_time(tracker.updated_at, zone, today=board.now)}."
+        "last block processed at "
+        f"{day_time(tracker.updated_at, zone, today=board.now)}."
     )
     if tracker.node_key is None:
         st.error(
@@ -77,6 +79,9 @@ def node_health(board: PaymentsBoard, zone: str) -> None:
         st.info("No node checks recorded yet.")
         return
     st.dataframe(node_table(board, zone), hide_index=True)
+    st.plotly_chart(
+        node_status_figure(board.checks, zone=zone), config={"displayModeBar": False}
+    )
     measure = st.radio(
         "Show",
         list(MEASURE_LABELS),
@@ -89,8 +94,9 @@ def node_health(board: PaymentsBoard, zone: str) -> None:
         config={"displayModeBar": False},
     )
     st.caption(
-        f"Times in {zone}. Colour: region. A cross marks a check that left the "
-        "node untrusted; hover for the reason."
+        f"Times in {zone}. Top: each node's standing at every check. Below: "
+        "colour is the region; a cross marks a check that left the node "
+        "untrusted. Hover for the reason."
     )
 
 

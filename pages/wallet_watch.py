@@ -24,7 +24,7 @@ from controlroom.payments.wallet_watch.actions import (
 )
 from controlroom.payments.wallet_watch.amounts_and_times import AmountUnit
 from controlroom.payments.wallet_watch.board import MatchLine, WalletWatchBoard
-from controlroom.payments.wallet_watch.csv_import import MAX_BYTES
+from controlroom.payments.wallet_watch.csv_import import MAX_BYTES, MAX_ROWS
 from controlroom.payments.wallet_watch.gap import GapLevel, GapReport
 from controlroom.payments.wallet_watch.models import MatchStatus, WalletKind
 from controlroom.session_frame import Frame, error_markdown, frame_of, short_time
@@ -266,8 +266,14 @@ def record_form(frame: Frame, board: WalletWatchBoard) -> None:
 def import_form(frame: Frame) -> None:
     with st.form("import", clear_on_submit=True):
         st.markdown("**Import a CSV** exported from a wallet or an explorer")
-        upload = st.file_uploader("CSV file", type=["csv", "txt"])
-        zones = ["UTC", frame.zone] if frame.zone != "UTC" else ["UTC"]
+        upload = st.file_uploader(
+            "CSV file",
+            type=["csv", "txt"],
+            help=f"Up to {MAX_BYTES // 1_000_000} MB and {MAX_ROWS:,} rows: "
+            "columns address, amount, and optionally txid and date.",
+        )
+        # The control room's own zone first: that is what a person here reads.
+        zones = [frame.zone, "UTC"] if frame.zone != "UTC" else ["UTC"]
         zone = st.selectbox("Times without a zone are in", zones)
         units: list[AmountUnit | None] = list(UNIT_WORDS)
         unit = st.radio(

@@ -64,7 +64,7 @@ def test_ops_see_the_node_that_fell_behind_and_where_tracking_went(
     assert list(zip(log["From"], log["To"], strict=True)) == [("node-eu", "node-us")]
     states = app.dataframe[2].value
     assert states["Invoices"].sum() == 5
-    assert len(app.get("plotly_chart")) == 2
+    assert len(app.get("plotly_chart")) == 3
 
 
 def test_with_no_node_trusted_the_screen_says_tracking_stopped(

@@ -57,10 +57,59 @@ def node_health_figure(
         )
     figure.update_layout(
         title=title,
-        height=340,
-        margin={"l": 8, "r": 8, "t": 48, "b": 8},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        height=360,
+        margin={"l": 8, "r": 8, "t": 40, "b": 8},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
         yaxis_title=axis,
+    )
+    return figure
+
+
+# The node's standing at one check, in the words and colours of a status page.
+STANDING = {
+    "trusted": ("Trusted", "#2e7d32"),
+    "untrusted": ("Answering, not trusted", "#ef6c00"),
+    "down": ("Down", "#c62828"),
+}
+
+
+def standing(check: NodeCheckRow) -> str:
+    """``trusted``, ``untrusted`` (answered, but lags or disagrees) or ``down``."""
+    if check.trusted:
+        return "trusted"
+    return "down" if check.height is None else "untrusted"
+
+
+def node_status_figure(checks: Sequence[NodeCheckRow], *, zone: str) -> go.Figure:
+    """A strip per node over time: green trusted, orange not trusted, red down.
+
+    One mark per check, so an outage reads as a red stretch on its node's
+    line; hovering names the reason the check gave.
+    """
+    tz = ZoneInfo(zone)
+    labels = {
+        key: f"{key} ({region})"
+        for key, region in dict.fromkeys((c.node_key, c.region) for c in checks)
+    }
+    figure = go.Figure()
+    for kind, (words, colour) in STANDING.items():
+        rows = [c for c in checks if standing(c) == kind]
+        figure.add_trace(
+            go.Scatter(
+                x=[c.at.astimezone(tz) for c in rows],
+                y=[labels[c.node_key] for c in rows],
+                mode="markers",
+                name=words,
+                marker={"symbol": "square", "size": 11, "color": colour},
+                text=[c.reason for c in rows],
+                hovertemplate="%{y} %{x|%H:%M}<br>%{text}<extra>" + words + "</extra>",
+            )
+        )
+    figure.update_layout(
+        height=90 + 40 * max(1, len(labels)),
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
+        yaxis={"categoryorder": "array", "categoryarray": list(labels)[::-1]},
     )
     return figure
 

@@ -12,6 +12,7 @@ from controlroom.payments.tracking.board import payments_board
 from controlroom.payments.tracking.figures import (
     invoice_state_figure,
     node_health_figure,
+    node_status_figure,
 )
 from controlroom.payments.tracking.service import track_once
 from tests.conftest import DAY
@@ -103,3 +104,28 @@ def test_the_health_chart_colours_regions_and_marks_untrusted_checks(
     assert list(figure.data[0].y) == [0, 4]
     assert list(response.data[1].y) == [30, 3_000]
     assert list(bars.data[0].y) == [1, 1, 1]
+
+
+def test_the_status_strip_shows_a_lagging_node_orange_and_a_dead_one_red(
+    engine: Engine, lab: Lab
+) -> None:
+    track_a_stuck_node(engine, lab)  # node-eu stuck: answering, not trusted
+    lab.node("node-us").down = True
+    with Session(engine) as session, session.begin():
+        track_once(session, nodes=lab.nodes, now=DAY + timedelta(hours=3), actor="t")
+    board = payments_board(engine)
+
+    strip = node_status_figure(board.checks, zone="Europe/Oslo")
+
+    marks = {
+        trace.name: sorted(str(label).split()[0] for label in trace.y)
+        for trace in strip.data
+    }
+    assert "node-us" in marks["Down"]
+    assert "node-eu" in marks["Answering, not trusted"]
+    assert "node-ap" in marks["Trusted"]
+    assert [trace.marker.color for trace in strip.data] == [
+        "#2e7d32",
+        "#ef6c00",
+        "#c62828",
+    ]
