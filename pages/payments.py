@@ -32,26 +32,46 @@ def load(_engine: Engine, url: str) -> PaymentsBoard:
     return payments_board(_engine)
 
 
+def tracker_down(board: PaymentsBoard, zone: str) -> bool:
+    """Say so loudly when the tracker itself is not running."""
+    health = board.tracker_health
+    if health is None or not health.state.is_down:
+        return False
+    since = day_time(health.since, zone, today=board.now)
+    st.error(
+        f"**The payment tracker is down since {since}** ({health.note or 'no note'}). "
+        "What follows is how it last saw the nodes; new orders are paid to the "
+        "static watch-only wallets — watch them on the Wallet watch screen.",
+        icon=":material/error:",
+    )
+    return True
+
+
 def tracker_summary(board: PaymentsBoard, zone: str) -> None:
-    trusted = sum(row.trusted for row in board.latest)
-    following, height = st.columns(2)
     tracker = board.tracker
     if tracker is None:
         st.info("The payment tracker has not run yet: no node has been followed.")
         return
-    following.metric("Following", tracker.node_key or "no node")
-    height.metric("Last processed block", f"{tracker.height:,}")
-    st.caption(
-        f"{trusted} of {len(board.latest)} payment nodes trusted at the last check; "
-        "last block processed at "
-        f"{day_time(tracker.updated_at, zone, today=board.now)}."
-    )
+    # With no node trusted the tracker stops itself: say why. Otherwise its
+    # component tells whether it runs at all.
+    down = tracker.node_key is not None and tracker_down(board, zone)
     if tracker.node_key is None:
         st.error(
             "**Payment tracking is stopped: no payment node is trusted.** New "
             "orders are paid to the static watch-only wallets; watch them on the "
             "Wallet watch screen."
         )
+    following, height = st.columns(2)
+    following.metric(
+        "Last followed" if down else "Following", tracker.node_key or "no node"
+    )
+    height.metric("Last processed block", f"{tracker.height:,}")
+    trusted = sum(row.trusted for row in board.latest)
+    st.caption(
+        f"{trusted} of {len(board.latest)} payment nodes trusted at the last check; "
+        "last block processed at "
+        f"{day_time(tracker.updated_at, zone, today=board.now)}."
+    )
 
 
 def node_table(board: PaymentsBoard, zone: str) -> pd.DataFrame:
@@ -120,6 +140,31 @@ def failovers(board: PaymentsBoard, zone: str) -> None:
     )
 
 
+def operator_queue(board: PaymentsBoard) -> None:
+    st.subheader("Operator queue")
+    if not board.queue:
+        st.caption("No invoice waits for a person.")
+        return
+    st.warning(
+        f"**{len(board.queue)} invoice(s) wait for a person.** None of them ships "
+        "or is refunded by itself.",
+        icon=":material/pending_actions:",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Package code": [q.code for q in board.queue],
+                "State": [q.state for q in board.queue],
+                "Asked (sat)": [f"{q.amount_sat:,}" for q in board.queue],
+                "Paid (sat)": [f"{q.paid_sat:,}" for q in board.queue],
+                "Due (sat)": [f"{q.due_sat:,}" for q in board.queue],
+                "What to do": [q.what_to_do for q in board.queue],
+            }
+        ),
+        hide_index=True,
+    )
+
+
 def invoices(board: PaymentsBoard) -> None:
     st.subheader("Invoices by state")
     if not board.invoices:
@@ -151,6 +196,7 @@ def live(frame: Frame) -> None:
         return
     tracker_summary(board, frame.zone)
     node_health(board, frame.zone)
+    operator_queue(board)
     failovers(board, frame.zone)
     invoices(board)
 

@@ -60,9 +60,10 @@ def test_ops_see_the_node_that_fell_behind_and_where_tracking_went(
     assert list(nodes["Node"]) == ["node-eu", "node-us", "node-ap"]
     assert list(nodes["Trusted"]) == ["no", "yes", "yes"]
     assert list(nodes["Lag (blocks)"]) == ["6", "0", "0"]
-    log = app.dataframe[1].value
+    frames = {next(iter(f.value.columns)): f.value for f in app.dataframe}
+    log = frames["When"]
     assert list(zip(log["From"], log["To"], strict=True)) == [("node-eu", "node-us")]
-    states = app.dataframe[2].value
+    states = frames["State"]
     assert states["Invoices"].sum() == 5
     assert len(app.get("plotly_chart")) == 3
 
@@ -138,3 +139,73 @@ def test_a_lightning_limit_proposed_by_ops_waits_for_someone_else(
     assert "400,000 sat" in manager.success[0].value
     limits = manager.dataframe[-1].value
     assert "400,000" in list(limits["Limit (sat)"])
+
+
+def test_a_tracker_that_stopped_running_is_said_loudly_not_shown_as_following(
+    small_day_app: SmallDay, engine: Engine, lab_nodes: list[LabNode]
+) -> None:
+    from controlroom.health.models import ComponentState
+    from controlroom.health.service import report_health
+    from controlroom.payments.tracking.node_health import tracker_component
+
+    track(engine, lab_nodes, 0)
+    with Session(engine) as session, session.begin():
+        report_health(
+            session,
+            component=tracker_component(session, now=NOW, actor="probe"),
+            state=ComponentState.MAJOR_OUTAGE,
+            at=NOW + timedelta(minutes=5),
+            actor="probe",
+            detail="tracker process not running",
+        )
+    app = sign_in(Role.OPS)
+
+    app.switch_page("pages/payments.py").run()
+
+    assert not app.exception
+    assert "The payment tracker is down since" in app.error[0].value
+    assert "tracker process not running" in app.error[0].value
+    assert {m.label: m.value for m in app.metric}["Last followed"] == "node-eu"
+
+
+def test_an_underpaid_invoice_past_expiry_waits_in_the_operator_queue(
+    small_day_app: SmallDay, engine: Engine, lab_nodes: list[LabNode]
+) -> None:
+    from sqlalchemy import select
+
+    from controlroom.payments.models import Invoice, PaymentMethod
+    from controlroom.payments.onchain import see_onchain_payment
+    from controlroom.payments.service import refresh_invoices
+
+    with Session(engine) as session, session.begin():
+        invoice = session.scalars(
+            select(Invoice)
+            .where(Invoice.method == PaymentMethod.ONCHAIN, Invoice.paid_sat == 0)
+            .order_by(Invoice.id)
+        ).first()
+        assert invoice is not None
+        code = invoice.parcel.code
+        see_onchain_payment(
+            session,
+            invoice=invoice,
+            txid="ef" * 32,
+            vout=0,
+            amount_sat=invoice.amount_sat // 2,
+            spends=["aa" * 32 + ":1"],
+            signals_rbf=False,
+            seen_at=invoice.created_at + timedelta(minutes=1),
+            actor="tracker",
+        )
+        refresh_invoices(
+            session, now=invoice.expires_at + timedelta(minutes=1), actor="tracker"
+        )
+    app = sign_in(Role.OPS)
+
+    app.switch_page("pages/payments.py").run()
+
+    assert not app.exception
+    queue = next(f.value for f in app.dataframe if "What to do" in f.value.columns)
+    row = queue[queue["Package code"] == code]
+    assert list(row["State"]) == ["Expired (paid partial)"]
+    assert "refund what was paid" in row["What to do"].iloc[0]
+    assert "wait for a person" in app.warning[0].value

@@ -1,8 +1,9 @@
-"""What the Payments screen reads: node health over time, fail-overs, invoices."""
+"""What the Payments screen reads: node health over time, fail-overs, invoices,
+the operator queue and whether the tracker itself runs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
@@ -10,7 +11,11 @@ from sqlalchemy.orm import Session
 
 from controlroom.clock import operating_now
 from controlroom.db import read_only
+from controlroom.health.models import Component, ComponentKind, ComponentState
+from controlroom.orders.models import Parcel
+from controlroom.payments.lifecycle import QueueReason
 from controlroom.payments.models import Invoice, InvoiceException, InvoiceStatus
+from controlroom.payments.standing import operator_queue
 from controlroom.payments.tracking.models import (
     PROGRESS_ROW,
     NodeCheck,
@@ -73,6 +78,45 @@ class TrackerPosition:
     updated_at: datetime
 
 
+# What a person does about each reason an invoice waits in the queue.
+QUEUE_WORDS = {
+    QueueReason.EXPIRED_WITH_MONEY: (
+        "Expired with money on it: ship if the customer tops up or accepts, "
+        "otherwise refund what was paid"
+    ),
+    QueueReason.INVALID: (
+        "Invalid: a payment was double-spent or never confirmed; do not ship, "
+        "contact the customer"
+    ),
+    QueueReason.PAID_OVER: "Paid more than asked: refund the difference",
+    QueueReason.SETTLED_UNBACKED: (
+        "Settled, but its payment was reorged out or double-spent: check "
+        "before the parcel leaves"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    """One invoice in the operator queue, in the words of the screen."""
+
+    code: str
+    state: str
+    amount_sat: int
+    paid_sat: int
+    due_sat: int
+    what_to_do: str
+
+
+@dataclass(frozen=True)
+class TrackerHealth:
+    """The payment tracker's own component: is it running at all?"""
+
+    state: ComponentState
+    since: datetime
+    note: str
+
+
 @dataclass(frozen=True)
 class PaymentsBoard:
     """Everything the Payments screen draws, read at ``now``."""
@@ -83,6 +127,8 @@ class PaymentsBoard:
     tracker: TrackerPosition | None
     failovers: list[FailoverRow]
     invoices: list[InvoiceStateRow]
+    queue: list[QueueLine] = field(default_factory=list)
+    tracker_health: TrackerHealth | None = None
 
 
 def node_checks(session: Session, *, since: datetime) -> list[NodeCheckRow]:
@@ -162,6 +208,41 @@ def invoices_by_state(session: Session) -> list[InvoiceStateRow]:
     )
 
 
+def queue_lines(session: Session) -> list[QueueLine]:
+    """Return the operator queue with package codes and what to do."""
+    entries = operator_queue(session)
+    codes = dict(
+        session.execute(
+            select(Parcel.id, Parcel.code).where(
+                Parcel.id.in_([e.parcel_id for e in entries])
+            )
+        ).all()
+    )
+    return [
+        QueueLine(
+            codes.get(entry.parcel_id, f"parcel {entry.parcel_id}"),
+            InvoiceStateRow(entry.status, entry.exception, 1, 0, 0).label,
+            entry.amount_sat,
+            entry.paid_sat,
+            entry.due_sat,
+            "; ".join(QUEUE_WORDS[reason] for reason in entry.reasons),
+        )
+        for entry in entries
+    ]
+
+
+def tracker_health(session: Session) -> TrackerHealth | None:
+    """Return the tracker component's state, if the tracker is registered."""
+    component = session.scalar(
+        select(Component)
+        .where(Component.kind == ComponentKind.PAYMENT_TRACKER)
+        .order_by(Component.id)
+    )
+    if component is None:
+        return None
+    return TrackerHealth(component.state, component.state_since, component.note)
+
+
 def payments_board(engine: Engine, *, hours: int = 6) -> PaymentsBoard:
     """Read the Payments screen in one short session: the last ``hours`` of checks.
 
@@ -179,4 +260,6 @@ def payments_board(engine: Engine, *, hours: int = 6) -> PaymentsBoard:
             tracker=tracker_position(session),
             failovers=failover_log(session),
             invoices=invoices_by_state(session),
+            queue=queue_lines(session),
+            tracker_health=tracker_health(session),
         )
