@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from controlroom.errors import PaymentError
+from controlroom.errors import ImportRefused, PaymentError
 from controlroom.journal import append_event
 from controlroom.payments.addresses import parse_address
-from controlroom.payments.wallet_watch.amounts_and_times import AmountUnit
+from controlroom.payments.private_material import refuse_private_material
+from controlroom.payments.wallet_watch.amounts_and_times import MAX_SAT, AmountUnit
 from controlroom.payments.wallet_watch.csv_import import ObservedRow, read_observations
 from controlroom.payments.wallet_watch.models import (
     FallbackWallet,
@@ -27,6 +28,9 @@ from controlroom.payments.wallet_watch.models import (
 from controlroom.payments.wallet_watch.verification import propose_matches_now
 
 logger = logging.getLogger(__name__)
+
+# Clocks differ a little between a phone, an explorer and this server.
+FUTURE_SLACK = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,13 @@ def record_observation(
     """Record a payment someone saw by hand and propose its order."""
     if amount_sat <= 0:
         raise PaymentError(f"A payment is positive, not {amount_sat:,} sat.")
+    if amount_sat > MAX_SAT:
+        raise PaymentError(
+            f"{amount_sat:,} sat is more than 21 million BTC; check the amount "
+            "and that it is in sat, not BTC."
+        )
+    _check_not_ahead(observed_at, at=at)
+    refuse_private_material(note)
     address = _known_network_address(session, address.strip())
     txid = (txid or "").strip().lower() or None
     if txid is not None and (
@@ -105,6 +116,17 @@ def import_observations(
         content, file_name=file_name, networks=networks, zone=zone, unit=unit
     )
 
+    ahead = [
+        f"row {row.row}: seen at {row.observed_at:%Y-%m-%d %H:%M} UTC, later than "
+        "now; check the date and its time zone"
+        for row in read.rows
+        if row.observed_at > at + FUTURE_SLACK
+    ]
+    if ahead:
+        raise ImportRefused(
+            f"{file_name} was not imported: " + "; ".join(ahead) + ".",
+            problems=ahead,
+        )
     fresh, duplicates = _without_duplicates(session, read.rows)
     imported = tuple(
         _add_observation(
@@ -136,6 +158,16 @@ def import_observations(
     )
     propose_matches_now(session, at=at, actor=recorded_by)
     return ImportReport(file_name, imported, tuple(duplicates), read.skipped)
+
+
+def _check_not_ahead(observed_at: datetime, *, at: datetime) -> None:
+    # A payment cannot be seen in the future; a mistyped year or zone would
+    # otherwise make it silently late (or early) for its order.
+    if observed_at > at + FUTURE_SLACK:
+        raise PaymentError(
+            f"Seen at {observed_at:%Y-%m-%d %H:%M} UTC is later than now; check "
+            "the date, the year and the time zone."
+        )
 
 
 def _known_network_address(session: Session, text: str) -> str:

@@ -8,6 +8,7 @@ matching it to an order, and the two people who agree, in :mod:`.verification`.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -31,6 +32,8 @@ from controlroom.payments.watch_keys import receive_address, watch_only_key
 
 logger = logging.getLogger(__name__)
 
+_RAW_SECRET = re.compile(r"[0-9a-fA-F]{64}")
+
 # Orders paid to a static wallet are matched by hand, which takes longer
 # than a tracker's seconds: the customer gets an hour to pay.
 FALLBACK_INVOICE_LIFETIME = timedelta(hours=1)
@@ -53,7 +56,16 @@ def add_fallback_wallet(
     never stored, logged or repeated.
     """
     refuse_private_material(public_key)
+    refuse_private_material(name)
     name, public_key = name.strip(), public_key.strip()
+    if _RAW_SECRET.fullmatch(public_key):
+        logger.warning("refused private key material kind=raw_hex")
+        raise PaymentError(
+            "64 hexadecimal digits is what a raw private key looks like; the "
+            "control room is watch-only and stored nothing. Give the wallet's "
+            "account public key (xpub, zpub or a descriptor), and treat the "
+            "secret as exposed if it was one."
+        )
     if not name or len(name) > 80:
         raise PaymentError(
             "Give the wallet a name ops will recognise, of at most 80 characters."
@@ -61,6 +73,17 @@ def add_fallback_wallet(
     if session.scalar(select(FallbackWallet.id).where(FallbackWallet.name == name)):
         raise PaymentError(f"A fallback wallet is already called {name!r}.")
     first = _first_address(kind, public_key, network)
+    # The same key twice (even as xpub and zpub) would hand out its first
+    # addresses again, to other orders.
+    twin = session.scalar(
+        select(FallbackWallet.name).where(FallbackWallet.first_address == first)
+    )
+    if twin is not None:
+        raise PaymentError(
+            f"This key is already the fallback wallet {twin!r}: adding it again "
+            "would give new orders addresses already issued. Activate that "
+            "wallet instead."
+        )
 
     wallet = FallbackWallet(
         name=name,

@@ -38,6 +38,9 @@ from tests.payments.wallet_watch.conftest import ACCOUNT_ZPUB, RECEIVE, REUSED
 
 NewParcel = Callable[[], Parcel]
 
+# An hour into the day: after every payment the files below saw.
+LATER = DAY + timedelta(hours=1)
+
 
 def hd_wallet(session: Session) -> FallbackWallet:
     return add_fallback_wallet(
@@ -201,10 +204,10 @@ def test_a_good_csv_is_imported_and_matched_and_a_second_import_skips_duplicates
     )
 
     first = import_observations(
-        session, content=content, file_name="explorer.csv", recorded_by="olga", at=DAY
+        session, content=content, file_name="explorer.csv", recorded_by="olga", at=LATER
     )
     again = import_observations(
-        session, content=content, file_name="explorer.csv", recorded_by="olga", at=DAY
+        session, content=content, file_name="explorer.csv", recorded_by="olga", at=LATER
     )
 
     assert [o.file_row for o in first.imported] == [2, 3]
@@ -350,3 +353,86 @@ def test_an_address_the_tracker_saw_paid_counts_as_used_for_the_gap(
     report = gap_reports(session)[wallet.id]
     assert report.last_seen_paid == 2
     assert report.unpaid_run == 0
+
+
+def test_the_same_key_added_again_is_refused_so_no_address_is_issued_twice(
+    session: Session,
+) -> None:
+    hd_wallet(session)
+
+    with pytest.raises(PaymentError, match="already the fallback wallet"):
+        add_fallback_wallet(
+            session,
+            name="The same key under another name",
+            kind=WalletKind.HD,
+            public_key=ACCOUNT_ZPUB,
+            network=Network.MAINNET,
+            at=DAY,
+            actor="olga",
+        )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong",
+        "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617",
+    ],
+)
+def test_a_secret_typed_as_the_wallet_name_is_refused_and_not_stored(
+    session: Session, name: str
+) -> None:
+    with pytest.raises(PaymentError, match="never takes private keys") as refused:
+        add_fallback_wallet(
+            session,
+            name=name,
+            kind=WalletKind.HD,
+            public_key=ACCOUNT_ZPUB,
+            network=Network.MAINNET,
+            at=DAY,
+            actor="olga",
+        )
+
+    assert name not in str(refused.value)
+    assert session.scalar(select(func.count()).select_from(FallbackWallet)) == 0
+
+
+def test_a_raw_hex_private_key_is_refused_as_one(session: Session) -> None:
+    with pytest.raises(PaymentError, match="raw private key"):
+        add_fallback_wallet(
+            session,
+            name="hex",
+            kind=WalletKind.HD,
+            public_key="0c" * 32,
+            network=Network.MAINNET,
+            at=DAY,
+            actor="olga",
+        )
+
+
+def test_a_payment_seen_in_the_future_or_beyond_all_bitcoin_is_refused(
+    session: Session, new_parcel: NewParcel
+) -> None:
+    hd_wallet(session)
+    issued = issue_fallback_address(
+        session, parcel=new_parcel(), amount_sat=25_000, at=DAY, actor="webshop"
+    )
+
+    with pytest.raises(PaymentError, match="later than now"):
+        record_observation(
+            session,
+            address=issued.address,
+            amount_sat=25_000,
+            observed_at=DAY + timedelta(days=365),
+            recorded_by="olga",
+            at=DAY,
+        )
+    with pytest.raises(PaymentError, match="more than 21 million BTC"):
+        record_observation(
+            session,
+            address=issued.address,
+            amount_sat=2_100_000_000_000_001,
+            observed_at=DAY,
+            recorded_by="olga",
+            at=DAY,
+        )
