@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
@@ -268,13 +269,14 @@ def run(args: Sequence[str] | None = None) -> None:
     try:
         app(args=list(args) if args is not None else None)
     except ControlRoomError as exc:
-        errors.print(f"[red]Error:[/red] {exc}")
+        # Our messages quote TOML such as [[nodes]]: print them, not markup.
+        errors.print(f"[red]Error:[/red] {escape(str(exc))}")
         sys.exit(1)
     except DatabaseError as exc:
         # A database that passed its checks but fails mid-command (a table
         # dropped under us, a server gone): one line, not a traceback.
         detail = str(exc.orig or exc).strip().splitlines()[0]
-        errors.print(f"[red]Error:[/red] The database failed: {detail}")
+        errors.print(f"[red]Error:[/red] The database failed: {escape(detail)}")
         sys.exit(1)
 
 
@@ -282,7 +284,7 @@ NodesOption = Annotated[
     Path,
     typer.Option(
         "--nodes",
-        help="The node list: a TOML or JSON file with a [[nodes]] entry per node.",
+        help="The node list: a TOML or JSON file with a \\[\\[nodes]] entry per node.",
     ),
 ]
 PasswordsOption = Annotated[
@@ -329,6 +331,9 @@ def payments_nodes(nodes: NodesOption, passwords: PasswordsOption = None) -> Non
     console.print(table)
     for node in configured:
         node.close()
+    if not judgement.trusted:
+        errors.print("[red]No payment node can be trusted now.[/red]")
+        raise typer.Exit(1)
 
 
 @payments_app.command("track")
@@ -424,6 +429,10 @@ def payments_lightning(
         key=key, url=url, macaroon=macaroon, cert=cert, network=network
     )
     engine = _engine(database_url)
+    # Ask the node who it is first: a wrong address, macaroon or network is
+    # said now, not after the first invoice is due.
+    info = node.info()
+    console.print(f"Lightning node {key} answers: {info.alias or info.node_id}.")
 
     def show(outcome: PollOutcome) -> None:
         poll = outcome.report

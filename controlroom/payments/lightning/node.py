@@ -154,7 +154,13 @@ def transport_security(config: LightningNodeConfig) -> ssl.SSLContext | bool:
             "give LND's REST address, e.g. https://lnd.example:8080.",
             setting=setting,
         )
-    if config.tls_cert_path is None or not config.tls_cert_path.is_file():
+    if config.tls_cert_path is None:
+        raise ConfigurationError(
+            f"The Lightning node {config.key!r} uses https: give its tls.cert "
+            "(--cert on the command line) so only that certificate is trusted.",
+            setting=f"lightning node {config.key} tls_cert_path",
+        )
+    if not config.tls_cert_path.is_file():
         raise ConfigurationError(
             f"The Lightning node {config.key!r} uses https but its tls.cert is not "
             f"at {config.tls_cert_path}; copy the node's tls.cert there so only "

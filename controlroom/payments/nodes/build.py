@@ -11,7 +11,8 @@ and timeout::
     region = "eu-west"
     provider = "own"
 
-RPC passwords never go in the list: they come from the secret store and
+RPC passwords never go in the list: they come from an owner-only password
+file or the environment (:mod:`controlroom.payments.tracking.runner`) and
 are handed to :func:`build_node` separately.
 """
 
@@ -164,8 +165,9 @@ def _check_url(url: str, *, kind: str, entry: str) -> None:
         )
     if parts.password is not None:
         raise ConfigurationError(
-            f"The URL of {entry} contains a password; keep passwords in the "
-            "secret store, not in the node list.",
+            f"The URL of {entry} contains a password; keep it in the password "
+            "file (--passwords) or CONTROLROOM_NODE_PASSWORD_<KEY>, not in the "
+            "node list.",
             setting="url",
         )
     try:

@@ -105,3 +105,50 @@ def test_a_missing_macaroon_file_says_what_to_copy(tmp_path: Path) -> None:
             cert=None,
             network="regtest",
         )
+
+
+def test_the_command_says_at_once_when_the_node_does_not_answer(
+    sqlite_url: str,
+    engine: Engine,
+    lab_lnd: LabLightningServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    macaroon = macaroon_file(tmp_path, lab_lnd)
+    url = lab_lnd.url
+    lab_lnd.stop()
+
+    with pytest.raises(SystemExit) as exit:
+        run(
+            [
+                "payments",
+                "lightning",
+                "--url",
+                url,
+                "--macaroon",
+                str(macaroon),
+                "--network",
+                "regtest",
+                "--rounds",
+                "1",
+                "--database-url",
+                sqlite_url,
+            ]
+        )
+
+    assert exit.value.code == 1
+    assert "Error:" in capsys.readouterr().err
+
+
+def test_https_without_a_certificate_asks_for_cert(tmp_path: Path) -> None:
+    macaroon = tmp_path / "m"
+    macaroon.write_bytes(b"\x02\x01")
+
+    with pytest.raises(ConfigurationError, match="--cert"):
+        lightning_node(
+            key="lnd",
+            url="https://127.0.0.1:8080",
+            macaroon=macaroon,
+            cert=None,
+            network="regtest",
+        )

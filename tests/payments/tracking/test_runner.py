@@ -187,3 +187,36 @@ def test_the_nodes_command_tells_which_nodes_are_trusted(
     rows = {line.split()[1]: line for line in shown.splitlines() if "│ node-" in line}
     assert "yes" in rows["node-eu-north"]
     assert "no" in rows["node-us-east"]
+
+
+def test_the_nodes_command_fails_when_no_node_can_be_trusted(
+    drill: DrillNodes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node_list = tmp_path / "lab-nodes.toml"
+    secrets = drill.write_files(node_list)
+    for server in drill.servers.values():
+        server.faults.down = True
+
+    with pytest.raises(SystemExit) as exit:
+        run(
+            [
+                "payments",
+                "nodes",
+                "--nodes",
+                str(node_list),
+                "--passwords",
+                str(secrets),
+            ]
+        )
+
+    assert exit.value.code == 1
+    assert "No payment node can be trusted now" in capsys.readouterr().err
+
+
+def test_an_error_quoting_toml_is_printed_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        run(["payments", "nodes", "--nodes", str(tmp_path / "absent.toml")])
+
+    assert "[[nodes]] entry" in capsys.readouterr().err
