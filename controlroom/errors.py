@@ -12,6 +12,7 @@
      |    +-- JournalBroken        verification found an edited, missing or
      |                             reordered event (``seq`` names the first)
      +-- AuthenticationError       unknown user or wrong password
+     |    +-- SignInRequired       a screen opened without signing in first
      +-- PermissionDenied          the user's role may not do this
      +-- PackageCodeError          a package code is malformed or mistyped
      +-- OrderError                an order or parcel change is not allowed
@@ -88,6 +89,10 @@ class JournalBroken(JournalError):
 
 class AuthenticationError(ControlRoomError):
     """Unknown user or wrong password (deliberately not told apart)."""
+
+
+class SignInRequired(AuthenticationError):
+    """A screen was opened outside the control room, before signing in."""
 
 
 class PermissionDenied(ControlRoomError):

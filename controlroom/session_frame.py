@@ -31,6 +31,7 @@ from controlroom.errors import (
     DatabaseUnavailable,
     PermissionDenied,
     SchemaOutdated,
+    SignInRequired,
     StorageError,
 )
 from controlroom.health.posture import Posture, PostureLevel, PromiseStatus
@@ -186,7 +187,7 @@ def frame_of(state: SessionLookup | Mapping[str, Any], *, screen: str) -> Frame:
     """
     frame = state.get(FRAME_KEY)
     if not isinstance(frame, Frame):
-        raise ConfigurationError(
+        raise SignInRequired(
             "This page opens inside the control room: go to the start page and sign in."
         )
     allowed = next((s.roles for s in SCREENS if s.key == screen), frozenset())
@@ -200,6 +201,7 @@ _ERROR_TITLES: tuple[tuple[type[ControlRoomError], str], ...] = (
     (DatabaseUnavailable, "The database cannot be reached"),
     (StorageError, "The database failed"),
     (ConfigurationError, "The configuration is not valid"),
+    (SignInRequired, "Sign in first"),
     (AuthenticationError, "Sign-in failed"),
     (PermissionDenied, "Not allowed for your role"),
 )

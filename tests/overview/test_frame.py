@@ -127,7 +127,10 @@ def test_a_page_refuses_a_role_that_may_not_see_it() -> None:
 
 
 def test_a_page_outside_the_frame_asks_to_sign_in() -> None:
-    from controlroom.session_frame import frame_of
+    from controlroom.errors import SignInRequired
+    from controlroom.session_frame import error_title, frame_of
 
-    with pytest.raises(ConfigurationError, match="sign in"):
+    with pytest.raises(SignInRequired, match="sign in") as refused:
         frame_of({}, screen="overview")
+
+    assert error_title(refused.value) == "Sign in first"
