@@ -137,6 +137,7 @@ def failovers(board: PaymentsBoard, zone: str) -> None:
             }
         ),
         hide_index=True,
+        column_config={"Why": st.column_config.TextColumn(width="large")},
     )
 
 

@@ -127,8 +127,9 @@ def invoice_state_figure(states: Sequence[InvoiceStateRow]) -> go.Figure:
     )
     figure.update_layout(
         title="Invoices by state",
-        height=300,
+        height=320,
         margin={"l": 8, "r": 8, "t": 48, "b": 8},
         yaxis_title="Invoices",
+        xaxis={"automargin": True, "tickangle": -30},
     )
     return figure
