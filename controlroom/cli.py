@@ -84,6 +84,10 @@ def main(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # One line per HTTP request to a payment node would bury what happened;
+    # their failures reach our own log lines as errors anyway.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @db_app.command("upgrade")
