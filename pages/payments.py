@@ -38,10 +38,11 @@ def tracker_down(board: PaymentsBoard, zone: str) -> bool:
     if health is None or not health.state.is_down:
         return False
     since = day_time(health.since, zone, today=board.now)
+    note = f" {health.note.rstrip('.')}." if health.note else ""
     st.error(
-        f"**The payment tracker is down since {since}** ({health.note or 'no note'}). "
-        "What follows is how it last saw the nodes; new orders are paid to the "
-        "static watch-only wallets — watch them on the Wallet watch screen.",
+        f"**The payment tracker is down since {since}.**{note} The nodes below "
+        "are as it last saw them. Payments to the static fallback wallet are "
+        "watched by hand on the Wallet watch screen until it is back.",
         icon=":material/error:",
     )
     return True
