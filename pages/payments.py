@@ -16,6 +16,12 @@ from controlroom.payments.lightning.actions import (
     reject_limit,
 )
 from controlroom.payments.lightning.board import LightningBoard, lightning_board
+from controlroom.payments.queue_actions import (
+    TARGET_WORDS,
+    approve,
+    propose,
+    reject,
+)
 from controlroom.payments.tracking.board import PaymentsBoard, payments_board
 from controlroom.payments.tracking.figures import (
     invoice_state_figure,
@@ -304,6 +310,88 @@ def lightning_limits(frame: Frame) -> None:
             st.rerun()
 
 
+def queue_decisions(frame: Frame) -> None:
+    """Propose what to do with a queued invoice; a second person approves."""
+    board = load(frame.engine, frame.url)
+    if not board.queue and not board.pending_marks:
+        return
+    st.subheader("Decide on the operator queue")
+    st.caption(
+        "One person proposes settling (the parcel may ship) or invalidating (it "
+        "does not) and says why; a second, different person approves. Refunds "
+        "are paid from the wallet, outside the control room."
+    )
+    if done := st.session_state.pop("queue_done", None):
+        st.success(done)
+    if problem := st.session_state.pop("queue_error", None):
+        st.error(problem)
+
+    user = frame.user
+    for mark in board.pending_marks:
+        with st.container(border=True):
+            st.markdown(
+                f"**{mark.code}** → **{TARGET_WORDS[mark.target]}**, proposed by "
+                f"{mark.proposed_by}: {mark.reason}"
+            )
+            own = mark.proposed_by == user.username
+            approve_col, reject_col, why = st.columns([1, 1, 3])
+            reason = why.text_input(
+                "Reason to reject", key=f"mark_reject_reason_{mark.request_id}"
+            )
+            approve_col.button(
+                "Approve",
+                key=f"mark_approve_{mark.request_id}",
+                disabled=own,
+                help="Someone other than the proposer must approve." if own else None,
+                on_click=run_queue_action,
+                args=(
+                    lambda r=mark.request_id: approve(
+                        frame.engine, user=user, request_id=r
+                    ),
+                ),
+            )
+            reject_col.button(
+                "Withdraw" if own else "Reject",
+                key=f"mark_reject_{mark.request_id}",
+                on_click=run_queue_action,
+                args=(
+                    lambda r=mark.request_id, why=reason: reject(
+                        frame.engine, user=user, request_id=r, reason=why
+                    ),
+                ),
+            )
+
+    waiting = {m.code for m in board.pending_marks}
+    codes = [q.code for q in board.queue if q.code not in waiting]
+    if not codes:
+        return
+    with st.form("propose_mark", clear_on_submit=True):
+        code = st.selectbox("Package", codes)
+        target = st.radio(
+            "Mark the invoice",
+            list(TARGET_WORDS),
+            format_func=TARGET_WORDS.__getitem__,
+            horizontal=True,
+        )
+        reason = st.text_input("Why", max_chars=300)
+        if st.form_submit_button("Propose") and code is not None:
+            run_queue_action(
+                lambda: propose(
+                    frame.engine, user=user, code=code, target=target, reason=reason
+                )
+            )
+            st.rerun()
+
+
+def run_queue_action(action: Callable[[], str]) -> None:
+    """Run one queue action; say what it did or why it could not."""
+    try:
+        st.session_state["queue_done"] = action()
+    except ControlRoomError as exc:
+        st.session_state["queue_error"] = error_markdown(exc)
+    load.clear()
+
+
 def render() -> None:
     try:
         frame = frame_of(st.session_state, screen="payments")
@@ -312,6 +400,7 @@ def render() -> None:
         return
     st.title("Payments")
     st.fragment(run_every=frame.settings.refresh_seconds)(live)(frame)
+    queue_decisions(frame)
     lightning_limits(frame)
 
 

@@ -29,6 +29,8 @@ __all__ = [
     "Invoice",
     "InvoiceException",
     "InvoiceStatus",
+    "MarkRequest",
+    "MarkRequestStatus",
     "OrderClass",
     "Payment",
     "PaymentMethod",
@@ -153,3 +155,37 @@ class PaymentSpend(Base):
     payment: Mapped[Payment] = relationship(back_populates="spends")
 
     __table_args__ = (Index("ix_payment_spends_outpoint", "outpoint"),)
+
+
+class MarkRequestStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class MarkRequest(Base):
+    """One person's proposal to settle or invalidate an invoice by hand.
+
+    Marking moves trust (a parcel ships, or a customer is told no), so a
+    second, different person approves it before ``mark_invoice`` runs.
+    """
+
+    __tablename__ = "invoice_mark_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    target: Mapped[InvoiceStatus] = mapped_column(enum_column(InvoiceStatus))
+    reason: Mapped[str] = mapped_column(String(300))
+    status: Mapped[MarkRequestStatus] = mapped_column(
+        enum_column(MarkRequestStatus), default=MarkRequestStatus.PROPOSED
+    )
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    invoice: Mapped[Invoice] = relationship()
+
+    __table_args__ = (
+        Index("ix_invoice_mark_requests_invoice", "invoice_id", "status"),
+    )

@@ -209,3 +209,66 @@ def test_an_underpaid_invoice_past_expiry_waits_in_the_operator_queue(
     assert list(row["State"]) == ["Expired (paid partial)"]
     assert "refund what was paid" in row["What to do"].iloc[0]
     assert "wait for a person" in app.warning[0].value
+
+
+def test_ops_propose_settling_a_queued_invoice_and_a_manager_approves(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    from sqlalchemy import select
+
+    from controlroom.payments.models import (
+        Invoice,
+        InvoiceException,
+        InvoiceStatus,
+        PaymentMethod,
+    )
+    from controlroom.payments.onchain import see_onchain_payment
+    from controlroom.payments.service import refresh_invoices
+
+    with Session(engine) as session, session.begin():
+        invoice = session.scalars(
+            select(Invoice)
+            .where(Invoice.method == PaymentMethod.ONCHAIN, Invoice.paid_sat == 0)
+            .order_by(Invoice.id)
+        ).first()
+        assert invoice is not None
+        invoice_id, code = invoice.id, invoice.parcel.code
+        see_onchain_payment(
+            session,
+            invoice=invoice,
+            txid="cd" * 32,
+            vout=0,
+            amount_sat=invoice.amount_sat - 1_000,
+            spends=["bb" * 32 + ":0"],
+            signals_rbf=False,
+            seen_at=invoice.created_at + timedelta(minutes=1),
+            actor="tracker",
+        )
+        refresh_invoices(
+            session, now=invoice.expires_at + timedelta(minutes=1), actor="tracker"
+        )
+    ops = sign_in(Role.OPS)
+    ops.switch_page("pages/payments.py").run()
+
+    form_select = next(s for s in ops.selectbox if s.label == "Package")
+    form_select.select(code)
+    next(t for t in ops.text_input if t.label == "Why").input(
+        "Customer agreed to pay the missing 1,000 sat to the driver"
+    )
+    next(b for b in ops.button if b.label == "Propose").click().run()
+
+    assert not ops.exception
+    assert "Someone else must approve it" in ops.success[0].value
+    assert next(b for b in ops.button if b.label == "Approve").disabled
+
+    manager = sign_in(Role.MANAGEMENT)
+    manager.switch_page("pages/payments.py").run()
+    next(b for b in manager.button if b.label == "Approve").click().run()
+
+    assert not manager.exception
+    assert f"{code} is settled" in manager.success[0].value
+    with Session(engine) as session:
+        marked = session.get(Invoice, invoice_id)
+        assert marked is not None
+        assert marked.status is InvoiceStatus.SETTLED
+        assert marked.exception is InvoiceException.MARKED

@@ -14,6 +14,7 @@ from controlroom.db import read_only
 from controlroom.health.models import Component, ComponentKind, ComponentState
 from controlroom.orders.models import Parcel
 from controlroom.payments.lifecycle import QueueReason
+from controlroom.payments.marking import pending_marks
 from controlroom.payments.models import Invoice, InvoiceException, InvoiceStatus
 from controlroom.payments.standing import operator_queue
 from controlroom.payments.tracking.models import (
@@ -109,6 +110,18 @@ class QueueLine:
 
 
 @dataclass(frozen=True)
+class PendingMark:
+    """A proposal to settle or invalidate an invoice, waiting for a second person."""
+
+    request_id: int
+    code: str
+    target: InvoiceStatus
+    reason: str
+    proposed_by: str
+    proposed_at: datetime
+
+
+@dataclass(frozen=True)
 class TrackerHealth:
     """The payment tracker's own component: is it running at all?"""
 
@@ -129,6 +142,7 @@ class PaymentsBoard:
     invoices: list[InvoiceStateRow]
     queue: list[QueueLine] = field(default_factory=list)
     tracker_health: TrackerHealth | None = None
+    pending_marks: list[PendingMark] = field(default_factory=list)
 
 
 def node_checks(session: Session, *, since: datetime) -> list[NodeCheckRow]:
@@ -231,6 +245,21 @@ def queue_lines(session: Session) -> list[QueueLine]:
     ]
 
 
+def pending_mark_lines(session: Session) -> list[PendingMark]:
+    """Return the proposals to mark an invoice that wait for a second person."""
+    return [
+        PendingMark(
+            r.id,
+            r.invoice.parcel.code,
+            r.target,
+            r.reason,
+            r.proposed_by,
+            r.proposed_at,
+        )
+        for r in pending_marks(session)
+    ]
+
+
 def tracker_health(session: Session) -> TrackerHealth | None:
     """Return the tracker component's state, if the tracker is registered."""
     component = session.scalar(
@@ -262,4 +291,5 @@ def payments_board(engine: Engine, *, hours: int = 6) -> PaymentsBoard:
             invoices=invoices_by_state(session),
             queue=queue_lines(session),
             tracker_health=tracker_health(session),
+            pending_marks=pending_mark_lines(session),
         )
