@@ -20,6 +20,10 @@ from tests.conftest import SHARED_DATA
 
 # Short enough that a "slow" node fails fast, long enough for a loaded CI box.
 TIMEOUT_SECONDS = 1.0
+# The archive answers with whole mainnet blocks (block 702,349 is 1.4 MB and
+# its JSON is built per request); on a busy CI machine that can take longer
+# than the fault tests' short timeout, which these tests do not exercise.
+MAINNET_TIMEOUT_SECONDS = 15.0
 RPC_PASSWORD = "correct horse battery staple"
 
 
@@ -31,7 +35,12 @@ class LabNode:
     node: PaymentNode
 
 
-def serve(kind: str, chain: ChainSource, network: Network) -> LabNode:
+def serve(
+    kind: str,
+    chain: ChainSource,
+    network: Network,
+    timeout_seconds: float = TIMEOUT_SECONDS,
+) -> LabNode:
     """Start a lab server of ``kind`` for ``chain`` and build its adapter."""
     if kind == "core":
         server: LabServer = CoreRpcServer(chain, user="tracker", password=RPC_PASSWORD)
@@ -47,7 +56,7 @@ def serve(kind: str, chain: ChainSource, network: Network) -> LabNode:
         region="eu-west",
         provider="lab",
         network=network,
-        timeout_seconds=TIMEOUT_SECONDS,
+        timeout_seconds=timeout_seconds,
     )
     return LabNode(server, build_node(config, password=RPC_PASSWORD))
 
@@ -82,7 +91,9 @@ def mainnet_node(
     request: pytest.FixtureRequest, mainnet_archive: MainnetArchive
 ) -> Iterator[LabNode]:
     """Each protocol's lab server on the mainnet archive, with its adapter."""
-    lab = serve(request.param, mainnet_archive, Network.MAINNET)
+    lab = serve(
+        request.param, mainnet_archive, Network.MAINNET, MAINNET_TIMEOUT_SECONDS
+    )
     yield lab
     lab.node.close()
     lab.server.stop()
