@@ -31,6 +31,9 @@
      |                             with this payment hash
      +-- DispatchError             a plan, route or stop change is not allowed
      +-- HealthError               an unknown component or state
+     +-- MessagingError            a message cannot be composed or sent
+     |    +-- SmsTooLong           more segments than a broadcast may use
+     |                             (``segments`` and ``limit`` say by how much)
      +-- DemoWorldError            the demo world cannot be built or played
 
 Pages catch ``ControlRoomError`` and show its message with ``st.error``; the
@@ -162,6 +165,19 @@ class DispatchError(ControlRoomError):
 
 class HealthError(ControlRoomError):
     """An unknown component or component state."""
+
+
+class MessagingError(ControlRoomError):
+    """A message to drivers or customers cannot be composed or sent."""
+
+
+class SmsTooLong(MessagingError):
+    """The text needs more SMS segments than one message may use."""
+
+    def __init__(self, message: str, *, segments: int, limit: int) -> None:
+        super().__init__(message)
+        self.segments = segments
+        self.limit = limit
 
 
 class DemoWorldError(ControlRoomError):

@@ -85,3 +85,13 @@ def gsm_equivalent(text: str) -> str:
     return replace_outside(
         one_line, lambda char: char in _GSM_BASIC or char in _GSM_EXTENSION
     )
+
+
+def is_gsm_character(char: str) -> bool:
+    """Tell whether ``char`` is in the basic set or the extension table."""
+    return char in _GSM_BASIC or char in _GSM_EXTENSION
+
+
+def is_typographic(char: str) -> bool:
+    """Tell whether ``char`` is typography with a plain GSM spelling (’ – …)."""
+    return char in _TYPOGRAPHIC
