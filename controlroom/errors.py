@@ -31,6 +31,8 @@
      |                             with this payment hash
      +-- DispatchError             a plan, route or stop change is not allowed
      +-- HealthError               an unknown component or state
+     +-- IncidentError             an incident time or cadence makes no sense
+                                   (a naive time, a report before the start)
      +-- MessagingError            a message cannot be composed or sent
      |    +-- SmsTooLong           more segments than a broadcast may use
      |                             (``segments`` and ``limit`` say by how much)
@@ -165,6 +167,10 @@ class DispatchError(ControlRoomError):
 
 class HealthError(ControlRoomError):
     """An unknown component or component state."""
+
+
+class IncidentError(ControlRoomError):
+    """An incident's times or report cadence are inconsistent or unusable."""
 
 
 class MessagingError(ControlRoomError):

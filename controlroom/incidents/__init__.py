@@ -1,0 +1,1 @@
+"""Incidents: severity, lifecycle, the open call and its progress reports."""
