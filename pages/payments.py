@@ -4,6 +4,7 @@ invoices by state, and Lightning limits (a second person approves)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -214,13 +215,52 @@ def load_lightning(_engine: Engine, url: str) -> LightningBoard:
     return lightning_board(_engine)
 
 
-def run_action(action: Callable[[], str]) -> None:
-    """Run one controlroom action; say what it did or why it could not."""
+def run_action(action: Callable[[], str], section: str) -> None:
+    """Run one controlroom action; keep what it did, or why not, for ``section``."""
     try:
-        st.session_state["payments_done"] = action()
+        st.session_state[f"{section}_done"] = action()
     except ControlRoomError as exc:
-        st.session_state["payments_error"] = error_markdown(exc)
+        st.session_state[f"{section}_error"] = error_markdown(exc)
+    load.clear()
     load_lightning.clear()
+
+
+def show_outcome(section: str) -> None:
+    """Show the last action's outcome in ``section`` once."""
+    if done := st.session_state.pop(f"{section}_done", None):
+        st.success(done)
+    if problem := st.session_state.pop(f"{section}_error", None):
+        st.error(problem)
+
+
+def second_person_card(
+    *,
+    key: str,
+    text: str,
+    own: bool,
+    section: str,
+    approve: Callable[[], str],
+    reject: Callable[..., str],
+) -> None:
+    """A proposal waiting for a second person: Approve (not its proposer) or Reject."""
+    with st.container(border=True):
+        st.markdown(text)
+        approve_col, reject_col, why = st.columns([1, 1, 3])
+        reason = why.text_input("Reason to reject", key=f"{key}_reject_reason")
+        approve_col.button(
+            "Approve",
+            key=f"{key}_approve",
+            disabled=own,
+            help="Someone other than the proposer must approve." if own else None,
+            on_click=run_action,
+            args=(approve, section),
+        )
+        reject_col.button(
+            "Withdraw" if own else "Reject",
+            key=f"{key}_reject",
+            on_click=run_action,
+            args=(partial(reject, reason=reason), section),
+        )
 
 
 def lightning_limits(frame: Frame) -> None:
@@ -235,46 +275,26 @@ def lightning_limits(frame: Frame) -> None:
         + (counts or "none yet")
         + "."
     )
-    if done := st.session_state.pop("payments_done", None):
-        st.success(done)
-    if problem := st.session_state.pop("payments_error", None):
-        st.error(problem)
+    show_outcome("lightning")
 
     user = frame.user
     for change in board.pending:
-        with st.container(border=True):
-            st.markdown(
+        second_person_card(
+            key=f"limit_{change.change_id}",
+            text=(
                 f"**{change.name}** (customer #{change.party_id}): "
                 f"{change.previous_sat:,} → **{change.limit_sat:,} sat**, "
                 f"proposed by {change.proposed_by} — {change.reason}"
-            )
-            approve, reject, why = st.columns([1, 1, 3])
-            own = change.proposed_by == user.username
-            reason = why.text_input(
-                "Reason to reject", key=f"reject_reason_{change.change_id}"
-            )
-            approve.button(
-                "Approve",
-                key=f"approve_{change.change_id}",
-                disabled=own,
-                help="Someone other than the proposer must approve." if own else None,
-                on_click=run_action,
-                args=(
-                    lambda c=change.change_id: approve_limit(
-                        frame.engine, user=user, change_id=c
-                    ),
-                ),
-            )
-            reject.button(
-                "Withdraw" if own else "Reject",
-                key=f"reject_{change.change_id}",
-                on_click=run_action,
-                args=(
-                    lambda c=change.change_id, r=reason: reject_limit(
-                        frame.engine, user=user, change_id=c, reason=r
-                    ),
-                ),
-            )
+            ),
+            own=change.proposed_by == user.username,
+            section="lightning",
+            approve=partial(
+                approve_limit, frame.engine, user=user, change_id=change.change_id
+            ),
+            reject=partial(
+                reject_limit, frame.engine, user=user, change_id=change.change_id
+            ),
+        )
 
     if not board.customers:
         st.caption("No regular customers yet.")
@@ -305,7 +325,8 @@ def lightning_limits(frame: Frame) -> None:
                     party_id=int(party),
                     limit_sat=int(limit),
                     reason=reason,
-                )
+                ),
+                "lightning",
             )
             st.rerun()
 
@@ -321,45 +342,23 @@ def queue_decisions(frame: Frame) -> None:
         "does not) and says why; a second, different person approves. Refunds "
         "are paid from the wallet, outside the control room."
     )
-    if done := st.session_state.pop("queue_done", None):
-        st.success(done)
-    if problem := st.session_state.pop("queue_error", None):
-        st.error(problem)
+    show_outcome("queue")
 
     user = frame.user
     for mark in board.pending_marks:
-        with st.container(border=True):
-            st.markdown(
+        second_person_card(
+            key=f"mark_{mark.request_id}",
+            text=(
                 f"**{mark.code}** → **{TARGET_WORDS[mark.target]}**, proposed by "
                 f"{mark.proposed_by}: {mark.reason}"
-            )
-            own = mark.proposed_by == user.username
-            approve_col, reject_col, why = st.columns([1, 1, 3])
-            reason = why.text_input(
-                "Reason to reject", key=f"mark_reject_reason_{mark.request_id}"
-            )
-            approve_col.button(
-                "Approve",
-                key=f"mark_approve_{mark.request_id}",
-                disabled=own,
-                help="Someone other than the proposer must approve." if own else None,
-                on_click=run_queue_action,
-                args=(
-                    lambda r=mark.request_id: approve(
-                        frame.engine, user=user, request_id=r
-                    ),
-                ),
-            )
-            reject_col.button(
-                "Withdraw" if own else "Reject",
-                key=f"mark_reject_{mark.request_id}",
-                on_click=run_queue_action,
-                args=(
-                    lambda r=mark.request_id, why=reason: reject(
-                        frame.engine, user=user, request_id=r, reason=why
-                    ),
-                ),
-            )
+            ),
+            own=mark.proposed_by == user.username,
+            section="queue",
+            approve=partial(
+                approve, frame.engine, user=user, request_id=mark.request_id
+            ),
+            reject=partial(reject, frame.engine, user=user, request_id=mark.request_id),
+        )
 
     waiting = {m.code for m in board.pending_marks}
     codes = [q.code for q in board.queue if q.code not in waiting]
@@ -375,21 +374,13 @@ def queue_decisions(frame: Frame) -> None:
         )
         reason = st.text_input("Why", max_chars=300)
         if st.form_submit_button("Propose") and code is not None:
-            run_queue_action(
+            run_action(
                 lambda: propose(
                     frame.engine, user=user, code=code, target=target, reason=reason
-                )
+                ),
+                "queue",
             )
             st.rerun()
-
-
-def run_queue_action(action: Callable[[], str]) -> None:
-    """Run one queue action; say what it did or why it could not."""
-    try:
-        st.session_state["queue_done"] = action()
-    except ControlRoomError as exc:
-        st.session_state["queue_error"] = error_markdown(exc)
-    load.clear()
 
 
 def render() -> None:
