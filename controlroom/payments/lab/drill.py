@@ -22,7 +22,8 @@ from controlroom.payments.lab.esplora_server import EsploraServer
 from controlroom.payments.lab.regtest import LabChain
 from controlroom.payments.lab.serving import LabServer
 
-# key, kind, region, provider: the demo's payment-node components.
+# key, kind, region, provider: the demo's payment-node components; the
+# simulator's LabNodeSet serves the same three.
 DRILL_NODES: tuple[tuple[str, str, str, str], ...] = (
     ("node-eu-north", "core", "eu-north", "Hetzner"),
     ("node-us-east", "core", "us-east", "AWS"),

@@ -15,20 +15,16 @@ from types import TracebackType
 
 from controlroom.payments.addresses import Network
 from controlroom.payments.lab.core_server import CoreRpcServer
+from controlroom.payments.lab.drill import DRILL_NODES, RPC_USER
 from controlroom.payments.lab.esplora_server import EsploraServer
 from controlroom.payments.lab.faults import ChainSource
 from controlroom.payments.lab.serving import LabServer
 from controlroom.payments.nodes.base import NodeConfig, PaymentNode
 from controlroom.payments.nodes.build import build_node
 
-# key, kind, region, provider: the keys are the demo's payment-node
-# components (controlroom.demo.world.COMPONENTS), so checks land on them.
-DEMO_NODES: tuple[tuple[str, str, str, str], ...] = (
-    ("node-eu-north", "core", "eu-north", "Hetzner"),
-    ("node-us-east", "core", "us-east", "AWS"),
-    ("node-ap-southeast", "esplora", "ap-southeast", "OVHcloud"),
-)
-_RPC_USER = "tracker"
+# The demo's payment-node components (controlroom.demo.world.COMPONENTS),
+# so checks land on them; the drill's command runs the same three.
+DEMO_NODES = DRILL_NODES
 
 
 class LabNodeSet:
@@ -64,9 +60,9 @@ class LabNodeSet:
         for key, kind, region, provider in DEMO_NODES:
             if kind == "core":
                 server: LabServer = CoreRpcServer(
-                    self.chain, user=_RPC_USER, password=self._password
+                    self.chain, user=RPC_USER, password=self._password
                 ).start()
-                url = server.url.replace("http://", f"http://{_RPC_USER}@")
+                url = server.url.replace("http://", f"http://{RPC_USER}@")
             else:
                 server = EsploraServer(self.chain).start()
                 url = server.url
