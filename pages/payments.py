@@ -335,6 +335,7 @@ def queue_decisions(frame: Frame) -> None:
     """Propose what to do with a queued invoice; a second person approves."""
     board = load(frame.engine, frame.url)
     if not board.queue and not board.pending_marks:
+        show_outcome("queue")  # the last item decided: still say so
         return
     st.subheader("Decide on the operator queue")
     st.caption(

@@ -110,6 +110,7 @@ def reject_mark(
 ) -> None:
     """Reject (or, by its proposer, withdraw) a proposal; journal it."""
     _check_pending(request)
+    refuse_private_material(reason)
     if not reason.strip():
         raise PaymentError("Say why the proposal is rejected.")
 

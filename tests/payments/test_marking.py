@@ -165,3 +165,22 @@ def test_a_proposal_without_a_decision_or_reason_is_refused(
             actor="olga",
             at=DAY,
         )
+
+
+def test_a_private_key_pasted_as_a_rejection_reason_is_refused_unstored(
+    session: Session, late_invoice: Invoice
+) -> None:
+    wif = "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617"
+    request = propose_mark(
+        session,
+        invoice=late_invoice,
+        target=InvoiceStatus.SETTLED,
+        reason="Paid late",
+        actor="olga",
+        at=DAY,
+    )
+
+    with pytest.raises(PaymentError, match="never takes private keys"):
+        reject_mark(session, request=request, actor="mats", reason=wif, at=DAY)
+
+    assert pending_marks(session) == [request]

@@ -36,6 +36,7 @@ from controlroom.payments.models import (
     Payment,
     PaymentMethod,
 )
+from controlroom.payments.private_material import refuse_private_material
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +276,7 @@ def propose_limit_change(
             f"A limit change for this customer is already waiting (#{pending}); "
             "approve or reject it first."
         )
+    refuse_private_material(reason)
     current = lightning_limit(session, customer=customer)
     rules.check_new_limit(limit_sat=limit_sat, current_sat=current, reason=reason)
 
@@ -341,6 +343,7 @@ def reject_limit_change(
 ) -> None:
     """Reject (or, by its proposer, withdraw) a proposed limit; journal it."""
     _check_pending(change)
+    refuse_private_material(reason)
     if not reason.strip():
         raise PaymentError("Say why the limit change is rejected.")
 

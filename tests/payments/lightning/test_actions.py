@@ -71,3 +71,20 @@ def test_a_rejection_needs_a_reason_and_leaves_the_limit(
     board = lightning_board(engine)
     assert board.pending == ()
     assert [(c.party_id, c.limit_sat) for c in board.customers] == [(regular, 250_000)]
+
+
+def test_a_private_key_pasted_as_a_limit_reason_is_refused_unstored(
+    engine: Engine, regular: int
+) -> None:
+    wif = "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617"
+
+    with pytest.raises(PaymentError, match="never takes private keys"):
+        propose_limit(engine, user=OPS, party_id=regular, limit_sat=400_000, reason=wif)
+    propose_limit(
+        engine, user=OPS, party_id=regular, limit_sat=400_000, reason="weekly payer"
+    )
+    change = lightning_board(engine).pending[0].change_id
+    with pytest.raises(PaymentError, match="never takes private keys"):
+        reject_limit(engine, user=MANAGER, change_id=change, reason=wif)
+
+    assert [p.reason for p in lightning_board(engine).pending] == ["weekly payer"]
