@@ -1,5 +1,8 @@
 """Every table, imported in one place so the metadata is complete."""
 
+import controlroom.broadcasts.models
+import controlroom.driver_sms.models
+import controlroom.incidents.models
 import controlroom.payments.lightning.models
 import controlroom.payments.tracking.models
 

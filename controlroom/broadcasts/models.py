@@ -1,0 +1,1 @@
+"""Broadcast tables (being built)."""

@@ -1,0 +1,1 @@
+"""Driver SMS tables (being built)."""

@@ -1,0 +1,1 @@
+"""Incident tables (being built)."""
