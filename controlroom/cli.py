@@ -7,11 +7,12 @@ import sys
 from collections.abc import Sequence
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
@@ -21,6 +22,9 @@ from controlroom.db import create_db_engine, describe_url
 from controlroom.errors import ControlRoomError, DispatchError
 from controlroom.payments.nodes.base import PaymentNode
 from controlroom.schema import check_database, open_checked_database, upgrade_database
+
+if TYPE_CHECKING:
+    from controlroom.broadcasts.outbox import RoundReport
 
 app = typer.Typer(
     help="CryptoPack control room: database, demo world, simulator, journal.",
@@ -47,6 +51,18 @@ lab_app = typer.Typer(
     help="Lab servers on 127.0.0.1 for drills and tests.", no_args_is_help=True
 )
 app.add_typer(lab_app, name="lab")
+status_site_app = typer.Typer(
+    help="The public static status website.", no_args_is_help=True
+)
+app.add_typer(status_site_app, name="status-site")
+messages_app = typer.Typer(
+    help="The SMS outbox: send queued messages, read receipts.", no_args_is_help=True
+)
+app.add_typer(messages_app, name="messages")
+drivers_app = typer.Typer(
+    help="Drivers' dedicated phones and the texts they send.", no_args_is_help=True
+)
+app.add_typer(drivers_app, name="drivers")
 
 # soft_wrap: an error stays one line and a printed head hash stays whole,
 # whatever the terminal width.
@@ -263,6 +279,168 @@ def fleet_show(database_url: DatabaseOption = None) -> None:
             f"{settings.minutes_per_degree_lon:.1f} per degree of longitude "
             f"(vans average {speed:.1f} km/h)"
         )
+
+
+@status_site_app.command("build")
+def status_site_build(
+    out: Annotated[
+        Path, typer.Option("--out", help="The folder to write the site to.")
+    ],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Write the static status site to a folder, replacing it in one step."""
+    from controlroom.clock import operating_now
+    from controlroom.status_site.build import build_status_site, site_options
+    from controlroom.status_site.records import local_minute
+
+    settings = _settings()
+    options = site_options(settings)
+    engine = _engine(database_url)
+    with Session(engine) as session, session.begin():
+        report = build_status_site(
+            session, out=out, options=options, at=operating_now(session)
+        )
+    console.print(
+        f"[green]Status site written[/green] to {escape(str(report.folder))}: "
+        f"{report.files} files, {report.services} services, "
+        f"{report.incidents} incident(s), {report.records} parcel record(s); "
+        f"generated {local_minute(report.generated_at, options.zone)}"
+    )
+
+
+@messages_app.command("send")
+def messages_send(
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="Seconds to wait for delivery receipts."),
+    ] = 2.0,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Run one outbox round: send queued SMS, then apply the receipts in."""
+    from controlroom.broadcasts.gateways import open_gateway
+    from controlroom.broadcasts.outbox import run_round
+    from controlroom.clock import operating_now
+
+    settings = _settings()
+    engine = _engine(database_url)
+    with Session(engine) as session, session.begin():
+        now = operating_now(session)
+    with open_gateway(settings) as gateway:
+        report = run_round(
+            engine,
+            gateway,
+            at=now,
+            max_attempts=settings.sms_max_attempts,
+            wait_seconds=wait,
+        )
+    _print_round(report)
+
+
+@messages_app.command("receipts")
+def messages_receipts(
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="Seconds to wait for delivery receipts."),
+    ] = 5.0,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Read delivery receipts for a while and apply them; send nothing."""
+    from controlroom.broadcasts.gateways import open_gateway
+    from controlroom.broadcasts.outbox import read_receipts
+    from controlroom.clock import operating_now
+
+    settings = _settings()
+    engine = _engine(database_url)
+    with Session(engine) as session, session.begin():
+        now = operating_now(session)
+    with open_gateway(settings) as gateway:
+        report = read_receipts(
+            engine,
+            gateway,
+            at=now,
+            max_attempts=settings.sms_max_attempts,
+            wait_seconds=wait,
+        )
+    _print_round(report)
+
+
+def _print_round(report: RoundReport) -> None:
+    table = Table("outcome", "messages")
+    for label, count in (
+        ("app feed delivered", report.app_delivered),
+        ("sent", report.sent),
+        ("throttled (stay queued)", report.throttled),
+        ("gateway unavailable", report.unavailable),
+        ("failed and flagged", report.failed),
+        ("delivered (receipts)", report.delivered),
+        ("queued again (failed receipt)", report.retried),
+        ("unmatched receipts", report.unmatched),
+    ):
+        table.add_row(label, str(count))
+    console.print(table)
+    if report.stopped:
+        console.print(f"[yellow]Round stopped early:[/yellow] {escape(report.stopped)}")
+    for problem in report.problems:
+        errors.print(escape(problem))
+
+
+@messages_app.command("status")
+def messages_status(database_url: DatabaseOption = None) -> None:
+    """Count the outbox's messages per channel and state."""
+    from controlroom.broadcasts.board import state_counts
+    from controlroom.broadcasts.models import MessageChannel, MessageState
+
+    engine = _engine(database_url)
+    with Session(engine) as session, session.begin():
+        counts = state_counts(session)
+    table = Table("channel", *(state.value for state in MessageState))
+    for channel in MessageChannel:
+        table.add_row(
+            channel.value,
+            *(str(counts.get((channel, state), 0)) for state in MessageState),
+        )
+    console.print(table)
+
+
+@drivers_app.command("register-phone")
+def drivers_register_phone(
+    driver: Annotated[str, typer.Option(help="The driver's call sign, e.g. D1.")],
+    phone: Annotated[str, typer.Option(help="The number, e.g. +47 912 34 567.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Register a dedicated phone to a driver; the PIN is asked for twice."""
+    from controlroom.driver_sms.actions import register_by_callsign
+
+    pin = typer.prompt("PIN (4 to 8 digits)", hide_input=True, confirmation_prompt=True)
+    engine = _engine(database_url)
+    message = register_by_callsign(
+        engine, callsign=driver, phone=phone, pin=pin, actor="cli"
+    )
+    console.print(escape(message))
+
+
+@drivers_app.command("read-texts")
+def drivers_read_texts(
+    every: Annotated[
+        float, typer.Option(help="Seconds to wait for texts each round.", min=0.5)
+    ] = 5.0,
+    rounds: Annotated[
+        int | None, typer.Option(help="Stop after this many rounds.", min=1)
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Read drivers' texts off the SMPP gateway and apply each one.
+
+    Replies are queued in the outbox; ``controlroom messages send`` sends them.
+    """
+    from controlroom.broadcasts.gateways import open_gateway
+    from controlroom.driver_sms.runner import read_texts_for
+
+    settings = _settings()
+    engine = _engine(database_url)
+    with open_gateway(settings) as gateway:
+        for outcome in read_texts_for(engine, gateway, every=every, rounds=rounds):
+            console.print(escape(outcome))
 
 
 def run(args: Sequence[str] | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,29 @@ class Settings(BaseSettings):
     # Keys the parcel pseudonyms analysts see; unset, a key file is kept in
     # the data folder (see controlroom.analytics.pseudonyms).
     analytics_key: SecretStr | None = None
+    # The public status site (controlroom.status_site): a visitor sees a
+    # "may be out of date" banner this long after a build; parcels ordered
+    # this many days ago or less (or still open) can be looked up; the salt
+    # of the published keys (unset: one is kept in the data folder).
+    status_site_stale_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    status_site_days: int = Field(default=14, ge=1, le=90)
+    status_site_salt: str | None = None
+
+    # The SMS gateway (controlroom.broadcasts.gateways): "smpp" (an SMSC),
+    # "http" (a Twilio-shaped API at sms_url) or "none". sms_account is the
+    # SMPP system_id or the API account id; the password or token comes
+    # from CONTROLROOM_SMS_SECRET or an owner-only sms_secret_file, never
+    # from a file anyone can read. Prices are in øre (or cents) per segment.
+    sms_gateway: Literal["none", "smpp", "http"] = "none"
+    sms_host: str = "127.0.0.1"
+    sms_port: int = Field(default=2775, ge=1, le=65535)
+    sms_url: str | None = None
+    sms_account: str = ""
+    sms_secret: SecretStr | None = None
+    sms_secret_file: Path | None = None
+    sms_price_per_segment: int = Field(default=0, ge=0)
+    sms_max_segments: int = Field(default=3, ge=1, le=10)
+    sms_max_attempts: int = Field(default=3, ge=1, le=10)
 
     @field_validator("timezone")
     @classmethod

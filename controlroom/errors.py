@@ -35,8 +35,17 @@
                                    (a naive time, a report before the start)
      +-- MessagingError            a message cannot be composed or sent
      |    +-- SmsTooLong           more segments than a broadcast may use
-     |                             (``segments`` and ``limit`` say by how much)
+     |    |                        (``segments`` and ``limit`` say by how much)
+     |    +-- BroadcastError       a broadcast, notice or outbox step is refused
+     |    |    +-- TemplateRefused a template has bad syntax or an unknown
+     |    |                        placeholder (``line`` names where)
+     |    +-- DriverSmsError       a driver's phone cannot be registered, or a
+     |         |                   driver's text cannot be applied
+     |         +-- CommandNotUnderstood  a driver's text is no command; the
+     |                             message is the reply to send back
      +-- DemoWorldError            the demo world cannot be built or played
+     +-- StatusSiteError           the status site cannot be built into or
+                                   read from a folder (``folder`` names it)
 
 Pages catch ``ControlRoomError`` and show its message with ``st.error``; the
 message is written for the person who has to act on it.
@@ -186,5 +195,33 @@ class SmsTooLong(MessagingError):
         self.limit = limit
 
 
+class BroadcastError(MessagingError):
+    """A broadcast, a parcel notice or an outbox step cannot go ahead."""
+
+
+class TemplateRefused(BroadcastError):
+    """A message template has a syntax error or names an unknown placeholder."""
+
+    def __init__(self, message: str, *, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class DriverSmsError(MessagingError):
+    """A driver's phone cannot be registered, or a driver's text not applied."""
+
+
+class CommandNotUnderstood(DriverSmsError):
+    """A driver's text is not a command; the message is the helpful reply."""
+
+
 class DemoWorldError(ControlRoomError):
     """The demo world cannot be built or played."""
+
+
+class StatusSiteError(ControlRoomError):
+    """The status site cannot be built into, or read from, a folder."""
+
+    def __init__(self, message: str, *, folder: str) -> None:
+        super().__init__(message)
+        self.folder = folder

@@ -46,3 +46,29 @@ def gsm7_octets(text: str) -> bytes:
                 "alphabet; this text has to go out as UCS-2."
             )
     return bytes(octets)
+
+
+_TEXT_OF = {code: char for char, code in _CODES.items()}
+_EXTENSION_OF = {code: char for char, code in _EXTENSION.items()}
+
+
+def gsm7_text(octets: bytes) -> str:
+    """Read unpacked GSM 7-bit octets (one septet each) back as text.
+
+    An escape before a code the extension table lacks stands for the basic
+    character (TS 23.038 clause 6.2.1.1 note); a lone trailing escape, or
+    an octet above 0x7F, reads as a space rather than failing the text.
+    """
+    chars = []
+    escaped = False
+    for octet in octets:
+        if escaped:
+            chars.append(_EXTENSION_OF.get(octet) or _TEXT_OF.get(octet, " "))
+            escaped = False
+        elif octet == ESCAPE:
+            escaped = True
+        else:
+            chars.append(_TEXT_OF.get(octet, " "))
+    if escaped:
+        chars.append(" ")
+    return "".join(chars)

@@ -13,10 +13,13 @@ segment goes in its own ``submit_sm``:
   concatenation element of TS 23.040 9.2.3.24.1.
 
 Delivery receipts arrive as ``deliver_sm`` with esm_class 0x04 and are read
-with :func:`parse_receipt`. Throttling, rejection, a refused bind and a lost
-connection become :class:`MessagingError` subclasses that say what to do.
-The password is sent in the bind only; it is never put in a message, and
-the bind PDU is hidden from smpplib's wire log.
+with :func:`parse_receipt`; any other ``deliver_sm`` is a text from a handset
+(mobile-originated), answered and kept for :meth:`SmppGateway.inbound`
+(decoding and reassembly in :mod:`controlroom.messaging.inbound`).
+Throttling, rejection, a refused bind and a lost connection become
+:class:`MessagingError` subclasses that say what to do. The password is
+sent in the bind only; it is never put in a message, and the bind PDU is
+hidden from smpplib's wire log.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -45,6 +49,13 @@ from controlroom.messaging.gateway import (
     SmsThrottled,
 )
 from controlroom.messaging.gsm_octets import gsm7_octets
+from controlroom.messaging.inbound import (
+    InboundText,
+    Reassembly,
+    decode_text,
+    sender_number,
+    split_user_data,
+)
 from controlroom.messaging.receipts import (
     MESSAGE_STATE,
     RECEIPTED_MESSAGE_ID,
@@ -113,6 +124,8 @@ class SmppGateway:
         start = secrets.randbelow(256) if first_reference is None else first_reference
         self._references = (value % 256 for value in itertools.count(start))
         self._pending: list[Receipt] = []
+        self._inbound: list[InboundText] = []
+        self._reassembly = Reassembly()
         self._client = smpplib.client.Client(
             host,
             port,
@@ -223,21 +236,35 @@ class SmppGateway:
 
         Waits up to ``wait_seconds`` while fewer than ``at_least`` are in.
         """
+        self._pump(wait_seconds, lambda: len(self._pending) >= at_least)
+        found, self._pending = self._pending, []
+        return found
+
+    def inbound(
+        self, *, wait_seconds: float = 0.0, at_least: int = 0
+    ) -> list[InboundText]:
+        """Return the whole texts handsets have sent us, and forget them.
+
+        Waits up to ``wait_seconds`` while fewer than ``at_least`` are in.
+        Each part was answered with ``deliver_sm_resp`` as it came, so the
+        caller must keep what it is given: the SMSC will not send it again.
+        """
+        self._pump(wait_seconds, lambda: len(self._inbound) >= at_least)
+        found, self._inbound = self._inbound, []
+        return found
+
+    def _pump(self, wait_seconds: float, enough: Callable[[], bool]) -> None:
+        """Read and answer PDUs until ``enough`` or ``wait_seconds`` pass."""
         sock = self._socket()
         deadline = time.monotonic() + wait_seconds
         while True:
             # select, not a short socket timeout: a timeout in the middle of
             # a PDU would lose our place in the byte stream.
-            left = max(deadline - time.monotonic(), 0.0)
-            if len(self._pending) >= at_least:
-                left = 0.0
+            left = 0.0 if enough() else max(deadline - time.monotonic(), 0.0)
             readable, _, _ = select.select([sock], [], [], left)
             if not readable:
-                break
+                return
             self._handle(self._read(None), sent=None)
-
-        found, self._pending = self._pending, []
-        return found
 
     def _submit(
         self,
@@ -314,7 +341,7 @@ class SmppGateway:
         # Answer first: an SMSC re-sends a deliver_sm it gets no answer to.
         self._answer("deliver_sm_resp", pdu, sent)
         if not int(pdu.esm_class or 0) & ESM_CLASS_RECEIPT:
-            logger.info("smpp mobile-originated message ignored gateway=%s", self.name)
+            self._take_text(pdu)
             return
         tlvs: dict[int, bytes] = {}
         if getattr(pdu, "receipted_message_id", None):
@@ -327,6 +354,22 @@ class SmppGateway:
             logger.warning(
                 "smpp receipt unreadable gateway=%s reason=%s", self.name, exc
             )
+
+    def _take_text(self, pdu: Any) -> None:
+        phone = sender_number(_text(pdu.source_addr), int(pdu.source_addr_ton or 0))
+        payload = _raw(pdu.short_message) or _raw(getattr(pdu, "message_payload", None))
+        udhi = bool(int(pdu.esm_class or 0) & ESM_CLASS_UDHI)
+        part, payload = split_user_data(payload, udhi=udhi)
+        if part is not None:
+            whole = self._reassembly.add(phone, part, payload)
+            if whole is None:
+                return
+            payload = whole
+        text = decode_text(payload, int(pdu.data_coding or 0))
+        self._inbound.append(InboundText(phone, text, datetime.now(UTC)))
+        logger.info(
+            "sms received gateway=%s parts=%s", self.name, part.total if part else 1
+        )
 
     def _answer(self, command: str, pdu: Any, sent: list[str] | None) -> None:
         answer = smpplib.smpp.make_pdu(command, client=self._client)

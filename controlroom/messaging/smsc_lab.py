@@ -15,6 +15,12 @@ it), optionally with the ``receipted_message_id`` and ``message_state``
 TLVs. Faults an operator meets in real life can be switched on while it
 runs: throttling, rejection, a dropped connection, slow answers, and
 receipts that report failure.
+
+It can also play a handset: :meth:`LabSmsc.deliver_text` sends a text "from
+a phone" to every client bound as a transceiver or receiver, as a
+``deliver_sm`` without the receipt bit, in GSM 7-bit (one septet per octet)
+or UCS-2, in concatenated parts when it is long, and counts the
+``deliver_sm_resp`` answers it gets back.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
+
+from controlroom.errors import MessagingError
+from controlroom.messaging.gsm_octets import ESCAPE, gsm7_octets
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +82,11 @@ _STATES = {
 # Ids start high enough to hold hex letters, so the hex id and its
 # decimal spelling in the receipt can never be mistaken for each other.
 _FIRST_MESSAGE_ID = 0x5EED0000
+_RECEIVING_BINDS = (BIND_TRANSCEIVER, BIND_RECEIVER)
+# Octets of text per part (TS 23.040 9.2.3.24.1): 140 less the 6-octet
+# header; one septet per octet for GSM 7-bit text, as we send it unpacked.
+_SINGLE = {0x00: 160, 0x08: 140}
+_PART = {0x00: 153, 0x08: 134}
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,9 @@ class LabSmsc:
         self._submitted: list[SubmittedMessage] = []
         self._ids = itertools.count(_FIRST_MESSAGE_ID)
         self._stopping = threading.Event()
+        self._sessions: list[_Session] = []
+        self._mo_answered = 0
+        self._mo_references = itertools.count(1)
         self._threads: list[threading.Thread] = []
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
@@ -157,6 +174,42 @@ class LabSmsc:
         """Every message submitted so far, oldest first."""
         with self._lock:
             return list(self._submitted)
+
+    @property
+    def texts_answered(self) -> int:
+        """How many handset text parts bound clients answered with a resp."""
+        with self._lock:
+            return self._mo_answered
+
+    def deliver_text(
+        self,
+        phone: str,
+        text: str,
+        *,
+        destination: str = "CryptoPack",
+        wait_seconds: float = 0.0,
+    ) -> int:
+        """Send ``text`` as if from the handset ``phone`` to bound clients.
+
+        Waits up to ``wait_seconds`` for a client to bind as a transceiver
+        or receiver. Returns the number of parts sent to each client.
+        Raises ``LookupError`` when no client is bound to receive.
+        """
+        parts = _mo_parts(text, next(self._mo_references) % 256)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with self._lock:
+                receivers = [s for s in self._sessions if s.bound in _RECEIVING_BINDS]
+                for session in receivers:
+                    session.outbox.extend(
+                        _deliver_body(phone, destination, esm, coding, payload)
+                        for esm, coding, payload in parts
+                    )
+            if receivers:
+                return len(parts)
+            if time.monotonic() >= deadline:
+                raise LookupError("no client is bound as a transceiver or receiver")
+            time.sleep(0.01)
 
     def start(self) -> None:
         """Listen and serve connections until ``stop``."""
@@ -187,16 +240,36 @@ class LabSmsc:
 
     def _serve(self, conn: socket.socket) -> None:
         session = _Session(conn)
-        with conn:
-            while not self._stopping.is_set():
-                try:
-                    pdu = session.read()
-                except TimeoutError:
-                    continue
-                except (ConnectionError, OSError):
-                    return
-                if pdu is None or not self._answer(session, *pdu):
-                    return
+        with self._lock:
+            self._sessions.append(session)
+        try:
+            with conn:
+                self._serve_session(session)
+        finally:
+            with self._lock:
+                self._sessions.remove(session)
+
+    def _serve_session(self, session: _Session) -> None:
+        while not self._stopping.is_set():
+            try:
+                # Texts from handsets go out from this thread only, so two
+                # PDUs never interleave on the socket.
+                self._send_texts(session)
+                pdu = session.read()
+            except TimeoutError:
+                continue
+            except (ConnectionError, OSError):
+                return
+            if pdu is None or not self._answer(session, *pdu):
+                return
+
+    def _send_texts(self, session: _Session) -> None:
+        with self._lock:
+            bodies, session.outbox = session.outbox, []
+        for body in bodies:
+            seq = session.next_seq()
+            session.texts_sent.add(seq)
+            session.send(DELIVER_SM, ESME_ROK, seq, body)
 
     def _answer(self, session: _Session, command: int, seq: int, body: bytes) -> bool:
         """Answer one PDU; False means the connection is to be closed."""
@@ -209,6 +282,10 @@ class LabSmsc:
         elif command == UNBIND:
             session.send(UNBIND | RESPONSE, ESME_ROK, seq)
             return False
+        elif command == DELIVER_SM | RESPONSE and seq in session.texts_sent:
+            session.texts_sent.discard(seq)
+            with self._lock:
+                self._mo_answered += 1
         elif not command & RESPONSE:
             session.send(GENERIC_NACK, ESME_RINVCMDID, seq)
         # Responses (deliver_sm_resp, enquire_link_resp) need no answer.
@@ -222,6 +299,7 @@ class LabSmsc:
             session.send(command | RESPONSE, ESME_RBINDFAIL, seq)
             return
         session.system_id = system_id
+        session.bound = command
         session.send(command | RESPONSE, ESME_ROK, seq, b"LabSMSC\x00")
 
     def _submit(self, session: _Session, seq: int, body: bytes) -> bool:
@@ -290,6 +368,9 @@ class _Session:
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
         self.system_id = ""
+        self.bound = 0
+        self.outbox: list[bytes] = []
+        self.texts_sent: set[int] = set()
         self._buffer = b""
         self._seq = itertools.count(1)
 
@@ -368,3 +449,52 @@ def _c(text: str) -> bytes:
 
 def _tlv(tag: int, value: bytes) -> bytes:
     return struct.pack(">HH", tag, len(value)) + value
+
+
+def _mo_parts(text: str, reference: int) -> list[tuple[int, int, bytes]]:
+    """A handset's text as (esm_class, data_coding, short_message) parts."""
+    try:
+        data_coding, octets = 0x00, gsm7_octets(text)
+    except MessagingError:
+        data_coding, octets = 0x08, text.encode("utf-16-be")
+    if len(octets) <= _SINGLE[data_coding]:
+        return [(0, data_coding, octets)]
+
+    chunks = []
+    while octets:
+        cut = min(_PART[data_coding], len(octets))
+        # A handset never splits an escape pair or a surrogate pair.
+        if data_coding == 0x00 and cut < len(octets) and octets[cut - 1] == ESCAPE:
+            cut -= 1
+        if (
+            data_coding == 0x08
+            and cut < len(octets)
+            and 0xD8 <= octets[cut - 2] <= 0xDB
+        ):
+            cut -= 2
+        chunks.append(octets[:cut])
+        octets = octets[cut:]
+    total = len(chunks)
+    return [
+        (ESM_CLASS_UDHI, data_coding, bytes([5, 0, 3, reference, total, n]) + chunk)
+        for n, chunk in enumerate(chunks, start=1)
+    ]
+
+
+def _deliver_body(
+    phone: str, destination: str, esm_class: int, data_coding: int, payload: bytes
+) -> bytes:
+    # deliver_sm mandatory fields, SMPP 3.4 section 4.6.1; the sender is an
+    # international number (TON 1, NPI 1 E.164) without its "+".
+    return (
+        _c("")
+        + bytes([1, 1])
+        + _c(phone.lstrip("+"))
+        + bytes([5, 0])
+        + _c(destination)
+        + bytes([esm_class, 0, 0])
+        + _c("")
+        + _c("")
+        + bytes([0, 0, data_coding, 0, len(payload)])
+        + payload
+    )
