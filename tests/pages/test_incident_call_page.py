@@ -1,0 +1,178 @@
+"""The incident call screen, headless: report due, the queue, who may open."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from controlroom.auth.models import Role
+from controlroom.health.models import ComponentState
+from controlroom.incidents.cadence import Severity
+from controlroom.incidents.models import CallItemKind, ProgressReport, Visibility
+from controlroom.incidents.service import (
+    act_on_item,
+    hear_item,
+    open_incident,
+    raise_call_item,
+    record_progress_report,
+)
+from tests.overview.small_day import NOW, SmallDay
+from tests.pages.conftest import sign_in
+
+PAGE = "pages/incident_call.py"
+
+
+def minutes_ago(minutes: int) -> datetime:
+    return NOW - timedelta(minutes=minutes)
+
+
+def open_sev2(engine: Engine, *, reported_minutes_ago: int) -> None:
+    """A SEV2 incident (a report every 30 min) opened 70 minutes ago."""
+    with Session(engine) as session, session.begin():
+        incident = open_incident(
+            session,
+            title="Payment tracker stopped",
+            kind="payment_tracker_down",
+            severity=Severity.SEV2,
+            visibility=Visibility.PUBLIC,
+            summary="Payments are confirmed late; nothing is lost.",
+            at=minutes_ago(70),
+            actor="mona",
+            components={"tracker": ComponentState.MAJOR_OUTAGE},
+        )
+        record_progress_report(
+            session,
+            incident=incident,
+            text="Restarting the tracker.",
+            at=minutes_ago(reported_minutes_ago),
+            actor="mona",
+            public=True,
+        )
+        done = raise_call_item(
+            session,
+            incident=incident,
+            kind=CallItemKind.QUESTION,
+            raised_by="VAN-1",
+            text="Can I hand over unpaid parcels?",
+            at=minutes_ago(30),
+            actor="dag",
+        )
+        act_on_item(session, item=done, action="No", at=minutes_ago(29), actor="mona")
+        heard = raise_call_item(
+            session,
+            incident=incident,
+            kind=CallItemKind.IDEA,
+            raised_by="Olga",
+            text="Confirm by hand from the wallet",
+            at=minutes_ago(20),
+            actor="olga",
+        )
+        hear_item(session, item=heard, at=minutes_ago(19), actor="mona")
+        raise_call_item(
+            session,
+            incident=incident,
+            kind=CallItemKind.PROBLEM,
+            raised_by="VAN-3",
+            text="Customer at stop 4 refuses to wait",
+            at=minutes_ago(10),
+            actor="dag",
+        )
+
+
+def markdown(app: AppTest) -> str:
+    return "\n".join(m.value for m in app.markdown)
+
+
+def test_an_overdue_report_shows_red_with_the_queue_waiting_first(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    open_sev2(engine, reported_minutes_ago=34)
+    app = sign_in(Role.MANAGEMENT)
+
+    app.switch_page(PAGE).run()
+
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "## Progress report overdue by 4 min (since 12:56 CET)"
+    ]
+    text = markdown(app)
+    assert "SEV2 major · Investigating · Payment tracker stopped · running for" in text
+    queue = [m.value for m in app.markdown if m.value.startswith("**WAITING")]
+    queue += [m.value for m in app.markdown if m.value.startswith("**HEARD")]
+    assert [line.split("\n")[0] for line in queue] == [
+        "**WAITING** · problem from **VAN-3** at 2026-12-04 12:50 CET  ",
+        "**HEARD** · idea from **Olga** at 2026-12-04 12:40 CET · heard by mona at "
+        "2026-12-04 12:41 CET  ",
+    ]
+    assert app.button(key="item_2_acted") is not None
+
+
+def test_a_report_on_time_shows_when_the_next_one_is_due(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    open_sev2(engine, reported_minutes_ago=18)
+    app = sign_in(Role.OPS)
+
+    app.switch_page(PAGE).run()
+
+    assert not app.exception
+    assert not app.error
+    assert [i.value for i in app.info] == [
+        "## Next progress report due in 12 min (13:12 CET)"
+    ]
+
+
+def test_no_change_is_reported_with_one_click(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    open_sev2(engine, reported_minutes_ago=34)
+    app = sign_in(Role.MANAGEMENT)
+    app.switch_page(PAGE).run()
+
+    app.button(key="no_change").click().run()
+
+    assert not app.exception
+    with Session(engine) as session:
+        newest = session.scalars(
+            select(ProgressReport).order_by(ProgressReport.id.desc())
+        ).first()
+        assert newest is not None
+        assert newest.no_change
+        assert newest.text == "No change since 12:26. Next update at 13:30 CET."
+    assert next(i.value for i in app.info).startswith("## Next progress report due in")
+
+
+def test_with_no_incident_the_screen_says_so_and_refuses_a_dispatcher_opening_one(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    app = sign_in(Role.DISPATCHER)
+    app.switch_page(PAGE).run()
+    said = [i.value for i in app.info]
+
+    app.text_input[0].input("SMS gateway down")
+    app.text_input[2].input("Texts are not going out.")
+    app.button(key="open_submit").click().run()
+
+    assert said == ["No incident is open. If something is wrong, open one below."]
+    assert not app.exception
+    assert len(app.error) == 1
+    assert "may not open an incident" in app.error[0].value
+
+
+def test_management_opens_an_incident_from_the_empty_screen(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    app = sign_in(Role.MANAGEMENT)
+    app.switch_page(PAGE).run()
+
+    app.text_input[0].input("SMS gateway down")
+    app.text_input[2].input("Texts are not going out.")
+    app.multiselect(key="open_major_outage").select("sms")
+    app.button(key="open_submit").click().run()
+
+    assert not app.exception
+    assert [s.value for s in app.success] == ["Opened incident 1: SMS gateway down."]
+    assert "SMS gateway down" in markdown(app)
