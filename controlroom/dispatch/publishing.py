@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from controlroom.broadcasts.service import queue_manifest_sms
 from controlroom.dispatch.day_reading import take_snapshot
 from controlroom.dispatch.degradations import active_degradations
 from controlroom.dispatch.models import (
@@ -123,6 +124,12 @@ def publish(
             "unserved": len(draft.unserved),
         },
     )
+    if Channel.SMS in chosen:
+        # Into the SMS outbox in the same transaction: the texts go out on
+        # the outbox's next round, and publishing again queues nothing new.
+        queue_manifest_sms(
+            session, plan_version=draft.version, at=at, actor=actor, zone=zone
+        )
     return Publication(draft, chosen, changed)
 
 
