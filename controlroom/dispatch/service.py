@@ -215,17 +215,22 @@ def published_plan(session: Session) -> Plan | None:
     return session.scalar(select(Plan).where(Plan.status == PlanStatus.PUBLISHED))
 
 
-def complete_stop(session: Session, *, stop: Stop, at: datetime, actor: str) -> None:
-    """Record a pickup or delivery done at a stop; the parcel follows."""
+def complete_stop(
+    session: Session, *, stop: Stop, at: datetime, actor: str, via: str = "app"
+) -> None:
+    """Record a pickup or delivery done at a stop; the parcel follows.
+
+    ``via`` says how the driver reported it (the app, or "sms").
+    """
     if stop.status is not StopStatus.PLANNED:
         raise DispatchError(f"Stop {stop.id} is already {stop.status.value}.")
     parcel = stop.parcel
     vehicle = stop.route.vehicle
     if stop.kind is StopKind.PICKUP:
-        record_pickup(session, parcel=parcel, at=at, actor=actor)
+        record_pickup(session, parcel=parcel, at=at, actor=actor, via=via)
         lat, lon = parcel.sender.lat, parcel.sender.lon
     elif stop.kind is StopKind.DELIVERY:
-        record_delivery(session, parcel=parcel, at=at, actor=actor)
+        record_delivery(session, parcel=parcel, at=at, actor=actor, via=via)
         lat, lon = parcel.recipient.lat, parcel.recipient.lon
     else:
         # A transfer: the parcel changes van where the lost one stopped.
