@@ -114,7 +114,9 @@ class SmscFaults:
 
     ``clean_submits`` lets that many more submits through untouched first,
     so a fault can strike in the middle of a multipart message.
-    ``receipt_stat`` is the Appendix B stat word the receipts carry.
+    ``receipt_stat`` is the Appendix B stat word the receipts carry;
+    ``switched_off`` names handsets (their digits) whose receipts say
+    UNDELIV whatever ``receipt_stat`` is, as for a phone that stays off.
     """
 
     clean_submits: int = 0
@@ -124,6 +126,7 @@ class SmscFaults:
     delay_seconds: float = 0.0
     receipt_stat: str = "DELIVRD"
     receipts: bool = True
+    switched_off: frozenset[str] = frozenset()
 
 
 class LabSmsc:
@@ -335,6 +338,8 @@ class LabSmsc:
     def _receipt(self, message: SubmittedMessage) -> bytes:
         assert message.message_id is not None
         stat = self.faults.receipt_stat
+        if _digits(message.destination) in self.faults.switched_off:
+            stat = "UNDELIV"
         stamp = self._clock().astimezone(UTC).strftime("%y%m%d%H%M")
         delivered = 1 if stat == "DELIVRD" else 0
         text = (
@@ -436,6 +441,10 @@ def _first_chars(message: SubmittedMessage) -> str:
     else:
         text = data.decode("latin-1")
     return "".join(c if " " <= c <= "~" else "?" for c in text[:20])
+
+
+def _digits(number: str) -> str:
+    return "".join(char for char in number if char.isdigit())
 
 
 def _c_string(data: bytes, pos: int) -> tuple[str, int]:
