@@ -284,16 +284,23 @@ def fleet_show(database_url: DatabaseOption = None) -> None:
 @status_site_app.command("build")
 def status_site_build(
     out: Annotated[
-        Path, typer.Option("--out", help="The folder to write the site to.")
-    ],
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The folder to write the site to "
+            "(default: status-site in the data folder, which the app previews).",
+        ),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Write the static status site to a folder, replacing it in one step."""
     from controlroom.clock import operating_now
+    from controlroom.status_site.actions import site_folder
     from controlroom.status_site.build import build_status_site, site_options
     from controlroom.status_site.records import local_minute
 
     settings = _settings()
+    out = out if out is not None else site_folder(settings)
     options = site_options(settings)
     engine = _engine(database_url)
     with Session(engine) as session, session.begin():

@@ -104,8 +104,12 @@ def composer(frame: Frame, board: BroadcastBoard) -> None:
         i.incident_id: f"#{i.incident_id} {i.title} ({i.status})"
         for i in board.incidents
     }
+    # The most severe open incident first: what a broadcast is usually about.
     incident_id = st.selectbox(
-        "Incident", list(incidents), format_func=incidents.__getitem__
+        "Incident",
+        list(incidents),
+        index=1 if board.incidents else 0,
+        format_func=incidents.__getitem__,
     )
     purpose_key = st.selectbox(
         "Message", BROADCAST_PURPOSES, format_func=lambda k: PURPOSES[k].label
@@ -119,7 +123,12 @@ def composer(frame: Frame, board: BroadcastBoard) -> None:
     channels = st.multiselect(
         "Channels",
         list(purpose.channels),
-        default=list(purpose.channels[:1]),
+        # While the driver app is down, drivers are reached by SMS too.
+        default=[
+            c
+            for c in purpose.channels
+            if c is purpose.channels[0] or (board.app_down and c is MessageChannel.SMS)
+        ],
         format_func=CHANNEL_WORDS.__getitem__,
     )
     message = st.text_area("What to say", key="broadcast_message", max_chars=600)

@@ -108,3 +108,38 @@ def test_ops_see_the_templates_but_cannot_edit_them(small_day_app: SmallDay) -> 
     editor = next(t for t in app.text_area if t.key and t.key.startswith("template_"))
     assert editor.disabled
     assert not [b for b in app.button if b.label == "Save template"]
+
+
+def test_the_composer_starts_on_the_open_incident_and_adds_sms_when_the_app_is_down(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    from controlroom.health.models import Component, ComponentKind, ComponentState
+    from controlroom.incidents.cadence import Severity
+    from controlroom.incidents.models import Visibility
+    from controlroom.incidents.service import open_incident
+
+    with Session(engine) as session, session.begin():
+        app_key = session.scalars(
+            select(Component.key).where(Component.kind == ComponentKind.DRIVER_APP)
+        ).first()
+        assert app_key is not None
+        open_incident(
+            session,
+            title="Driver app fails stop reports",
+            kind="driver-app",
+            severity=Severity.SEV2,
+            visibility=Visibility.PUBLIC,
+            summary="Drivers text their stops",
+            at=NOW,
+            actor="mgmt",
+            components={app_key: ComponentState.MAJOR_OUTAGE},
+        )
+
+    app = open_page(Role.OPS)
+    app.text_area(key="broadcast_message").input("Text your stops").run()
+
+    assert app.selectbox[0].value == 1
+    assert app.multiselect[0].value == [MessageChannel.APP, MessageChannel.SMS]
+    driver_app = app.text_area(key="text_incident_update_drivers_app").value
+    assert driver_app.startswith("Driver app fails stop reports: Text your stops")
+    assert "Status: investigating." in driver_app

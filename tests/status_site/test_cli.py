@@ -76,3 +76,20 @@ def test_the_build_command_refuses_a_folder_of_other_files(
     assert err.startswith("Error: ") and err.count("\n") == 1
     assert "already holds other files and no status site" in err
     assert (tmp_path / "docs" / "letter.txt").read_text() == "keep me"
+
+
+def test_without_out_the_site_goes_where_the_app_previews_it(
+    engine: Engine,
+    sqlite_url: str,
+    status_day: StatusDay,
+    site_settings: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, printed, _ = invoke(
+        capsys, "status-site", "build", "--database-url", sqlite_url
+    )
+
+    assert code == 0
+    assert read_bundle_info(tmp_path / "data" / "status-site") is not None
+    assert "status-site" in printed
