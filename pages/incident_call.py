@@ -393,13 +393,21 @@ def status_and_severity(frame: Frame, board: CallBoard) -> None:
     with st.form("status", clear_on_submit=True):
         st.markdown("**Status and severity**")
         left, right = st.columns(2)
+        # Offered first: the next step of the lifecycle, and the severity now.
+        order = list(IncidentStatus)
+        following = order[order.index(line.status) + 1 :]
+        earlier = order[: order.index(line.status)]
         status = left.selectbox(
-            "Status",
-            [s for s in IncidentStatus if s is not line.status],
-            format_func=lambda s: s.label,
+            "Status", following + earlier, format_func=lambda s: s.label
         )
+        labels = [s.label for s in SEVERITIES]
         severity = right.selectbox(
-            "Severity", SEVERITIES, format_func=lambda s: s.label
+            "Severity",
+            SEVERITIES,
+            index=labels.index(line.severity_label)
+            if line.severity_label in labels
+            else 0,
+            format_func=lambda s: s.label,
         )
         note = st.text_input("Note (needed when moving back)")
         summary = st.text_input("New status sentence (optional)", max_chars=240)

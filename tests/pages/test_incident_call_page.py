@@ -11,7 +11,12 @@ from streamlit.testing.v1 import AppTest
 from controlroom.auth.models import Role
 from controlroom.health.models import ComponentState
 from controlroom.incidents.cadence import Severity
-from controlroom.incidents.models import CallItemKind, ProgressReport, Visibility
+from controlroom.incidents.models import (
+    CallItemKind,
+    IncidentStatus,
+    ProgressReport,
+    Visibility,
+)
 from controlroom.incidents.service import (
     act_on_item,
     hear_item,
@@ -176,3 +181,18 @@ def test_management_opens_an_incident_from_the_empty_screen(
     assert not app.exception
     assert [s.value for s in app.success] == ["Opened incident 1: SMS gateway down."]
     assert "SMS gateway down" in markdown(app)
+
+
+def test_the_status_form_offers_the_next_step_and_keeps_the_severity(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    open_sev2(engine, reported_minutes_ago=5)
+    app = sign_in(Role.MANAGEMENT)
+    app.switch_page(PAGE).run()
+
+    status = next(s for s in app.selectbox if s.label == "Status")
+    severity = next(s for s in app.selectbox if s.label == "Severity")
+
+    assert not app.exception
+    assert status.value is IncidentStatus.IDENTIFIED
+    assert severity.value.label.startswith("SEV2")
