@@ -2,7 +2,7 @@
 
 When the driver app is down, a driver texts one short command per parcel::
 
-    PU <code> <PIN>               picked up      (also PICKUP, PICKEDUP)
+    PU <code> <PIN>               picked up      (also PICKUP, PICKED UP)
     DL <code> <PIN>               delivered      (also DELIVERED, DELIVER)
     DELAY <code> <PIN> <reason>   running late, and why    (also DELAYED)
     HELP <PIN> [text]             ask dispatch for help; the text is optional
@@ -52,6 +52,7 @@ KEYWORDS: dict[str, CommandKind] = {
     "DELAYED": CommandKind.DELAY,
     "HELP": CommandKind.HELP,
 }
+_TWO_WORDS = frozenset({"PICKEDUP", "PICKUP"})
 # One short line per command; it fits one SMS with room for a greeting.
 COMMAND_LIST = (
     "PU code PIN = picked up; DL code PIN = delivered; "
@@ -126,6 +127,9 @@ def parse_command(raw: str) -> Command:
     if not words:
         raise CommandNotUnderstood(f"Your text was empty. Send {COMMAND_LIST}.")
 
+    # "Picked up" and "pick up" are typed as two words as often as one.
+    if len(words) > 1 and (words[0] + words[1]).upper() in _TWO_WORDS:
+        words = [words[0] + words[1], *words[2:]]
     keyword = words[0].upper()
     kind = KEYWORDS.get(keyword)
     if kind is None:

@@ -24,6 +24,8 @@ CODE = "7KQ2-9XWM-4TCZ"
         "pu 7kq2-9xwm-4tcz 1234",
         "  Pickup   7KQ29XWM4TCZ   1234  ",
         "PICKEDUP 7kq2 9xwm 4tcz 1234",
+        "Picked up 7kq2-9xwm-4tcz 1234",
+        "pick up 7KQ2-9XWM-4TCZ 1234",
         "pu 7kq2.9xwm.4tcz 1234\n",
     ],
 )
