@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from datetime import time
 from pathlib import Path
+from time import sleep as pause
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -321,26 +322,46 @@ def messages_send(
         float,
         typer.Option("--wait", help="Seconds to wait for delivery receipts."),
     ] = 2.0,
+    every: Annotated[
+        float | None,
+        typer.Option(
+            help="Keep going: start a round this many seconds after the last "
+            "one ended (Ctrl-C stops). Without it, one round.",
+            min=1.0,
+        ),
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(help="With --every, stop after this many.", min=1)
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Run one outbox round: send queued SMS, then apply the receipts in."""
+    """Run outbox rounds: send queued SMS, retry failed ones, apply receipts."""
     from controlroom.broadcasts.gateways import open_gateway
     from controlroom.broadcasts.outbox import run_round
     from controlroom.clock import operating_now
 
     settings = _settings()
     engine = _engine(database_url)
-    with Session(engine) as session, session.begin():
-        now = operating_now(session)
+    limit = 1 if every is None else rounds
+    done = 0
     with open_gateway(settings) as gateway:
-        report = run_round(
-            engine,
-            gateway,
-            at=now,
-            max_attempts=settings.sms_max_attempts,
-            wait_seconds=wait,
-        )
-    _print_round(report)
+        try:
+            while limit is None or done < limit:
+                if done:
+                    pause(every or 0.0)
+                with Session(engine) as session, session.begin():
+                    now = operating_now(session)
+                report = run_round(
+                    engine,
+                    gateway,
+                    at=now,
+                    max_attempts=settings.sms_max_attempts,
+                    wait_seconds=wait,
+                )
+                done += 1
+                _print_round(report)
+        except KeyboardInterrupt:
+            console.print(f"Stopped after {done} round(s).")
 
 
 @messages_app.command("receipts")

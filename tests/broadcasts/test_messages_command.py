@@ -64,6 +64,35 @@ def test_messages_send_runs_one_round_and_status_counts_the_states(
     assert "sms" in status and "│ 2 " in status
 
 
+def test_every_keeps_rounds_going_so_a_failed_sms_is_retried_then_flagged(
+    small_day: BroadcastDay,
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    invoke: Callable[..., tuple[int, str, str]],
+) -> None:
+    queue_notices(small_day)
+    with LabSmsc(system_id=SYSTEM_ID, password=PASSWORD) as smsc:
+        smsc.faults.receipt_stat = "UNDELIV"
+        monkeypatch.setenv("CONTROLROOM_SMS_GATEWAY", "smpp")
+        monkeypatch.setenv("CONTROLROOM_SMS_PORT", str(smsc.port))
+        monkeypatch.setenv("CONTROLROOM_SMS_ACCOUNT", SYSTEM_ID)
+        monkeypatch.setenv("CONTROLROOM_SMS_SECRET_FILE", str(_secret_file(tmp_path)))
+        monkeypatch.setenv("CONTROLROOM_SMS_MAX_ATTEMPTS", "2")
+
+        code, out, err = invoke(
+            "messages", "send", "--every", "1", "--rounds", "2",
+            "--database-url", sqlite_url,
+        )  # fmt: skip
+        submitted = len(smsc.submitted)
+
+    assert code == 0, err
+    assert out.count("queued again (failed receipt)") == 2
+    assert submitted == 4  # two messages, each sent twice
+    assert {m.state for m in messages(small_day.engine)} == {MessageState.FAILED}
+    assert all(m.attempts == 2 for m in messages(small_day.engine))
+
+
 def test_no_configured_gateway_is_one_readable_line(
     engine: Engine, sqlite_url: str, invoke: Callable[..., tuple[int, str, str]]
 ) -> None:
