@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from controlroom.broadcasts.models import Message, MessageChannel, MessageState
 from controlroom.broadcasts.template_store import render_template
+from controlroom.dispatch.manifest import sms_manifest
+from controlroom.dispatch.manifest_reading import driver_manifests
 from controlroom.dispatch.models import Driver, Plan
 from controlroom.errors import BroadcastError
 from controlroom.journal import append_event
@@ -224,8 +226,6 @@ def queue_manifest_sms(
     publishing the same version again queues nothing. A van with no driver
     assigned has nobody to text: it is named in the journal.
     """
-    from controlroom.dispatch.actions import driver_manifests
-    from controlroom.dispatch.manifest import sms_manifest
 
     plan = session.scalar(select(Plan).where(Plan.version == plan_version))
     if plan is None:

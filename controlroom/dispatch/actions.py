@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -19,25 +19,21 @@ from controlroom.auth.models import Role
 from controlroom.clock import operating_now
 from controlroom.db import read_only
 from controlroom.dispatch.degradations import (
-    active_degradations,
     declare_area_closed,
     declare_depot_lost,
     declare_driver_app_down,
     declare_road_closed,
     declare_scheduler_down,
     declare_vehicle_lost,
-    depot_fallbacks,
     end_degradation,
 )
-from controlroom.dispatch.manifest import DriverManifest, ManifestStop
+from controlroom.dispatch.manifest import DriverManifest
+from controlroom.dispatch.manifest_reading import driver_manifests
 from controlroom.dispatch.models import (
     Degradation,
     DegradationKind,
     Depot,
     Plan,
-    Stop,
-    StopKind,
-    StopStatus,
     Vehicle,
 )
 from controlroom.dispatch.publishing import Channel, publish
@@ -225,64 +221,3 @@ def published_manifests(engine: Engine) -> tuple[DriverManifest, ...]:
         if plan is None:
             raise DispatchError("No plan is published yet.")
         return tuple(driver_manifests(session, plan=plan, now=operating_now(session)))
-
-
-def driver_manifests(
-    session: Session, *, plan: Plan, now: datetime | None = None
-) -> list[DriverManifest]:
-    """Return one manifest per van with open stops in ``plan``.
-
-    They hold addresses: personal data for the driver only, never journalled.
-    """
-    fallback = depot_fallbacks(active_degradations(session))
-    manifests = []
-    for route in sorted(plan.routes, key=lambda r: r.vehicle.plate):
-        stops = [s for s in route.stops if s.status is StopStatus.PLANNED]
-        if not stops:
-            continue
-        vehicle = route.vehicle
-        end = session.get(Depot, fallback.get(vehicle.depot_id, vehicle.depot_id))
-        manifests.append(
-            DriverManifest(
-                plan_version=plan.version,
-                callsign=route.driver.callsign if route.driver else "",
-                plate=vehicle.plate,
-                start=vehicle.depot.name
-                if vehicle.seen_at is None
-                else "where you are",
-                end_depot=end.name if end is not None else vehicle.depot.name,
-                stops=tuple(
-                    _manifest_stop(n, stop, now)
-                    for n, stop in enumerate(stops, start=1)
-                ),
-            )
-        )
-    return manifests
-
-
-def _manifest_stop(number: int, stop: Stop, now: datetime | None) -> ManifestStop:
-    parcel = stop.parcel
-    if stop.kind is StopKind.TRANSFER:
-        street, postcode = "at the lost van", ""
-        note = f"where it stopped: {stop.lat:.5f} N {stop.lon:.5f} E"
-        # No promise of its own: collect as planned, the delivery has one.
-        due = stop.eta
-    else:
-        street, postcode, note = stop.party.street, stop.party.postcode, ""
-        due = stop.promised_by or stop.eta
-    if stop.late:
-        note = (note + "; " if note else "") + "late: window already closed"
-    if now is not None and stop.eta < now:
-        # Printed again later: its planned time has passed; do it next.
-        note = (note + "; " if note else "") + "overdue"
-    return ManifestStop(
-        sequence=number,
-        kind=stop.kind,
-        eta=stop.eta,
-        window_until=due,
-        code=parcel.code,
-        street=street,
-        postcode=postcode,
-        load=parcel.load,
-        note=note,
-    )
