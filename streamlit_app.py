@@ -106,7 +106,7 @@ def login_page(engine: Engine) -> None:
 def draw_banner(engine: Engine, zone: str, refresh_seconds: float) -> None:
     """The operating posture in one coloured box at the top of the page."""
     try:
-        state = banner_state(engine, refresh_seconds=refresh_seconds)
+        state = banner_state(engine, refresh_seconds=refresh_seconds, zone=zone)
     except ControlRoomError as exc:
         show_error(exc)
         return

@@ -222,6 +222,30 @@ def report_prompt(
     )
 
 
+@dataclass(frozen=True)
+class IncidentNotice:
+    """The most severe open incident, for the banner on every screen."""
+
+    line: IncidentLine
+    due: ReportDue
+    others: int  # further open incidents
+
+
+def incident_notice(
+    session: Session, *, now: datetime, zone: str
+) -> IncidentNotice | None:
+    """Return the most severe open incident and its next report, if any is open."""
+    incidents = open_incidents(session)
+    if not incidents:
+        return None
+    first = incidents[0]
+    return IncidentNotice(
+        line=incident_line(first, now=now),
+        due=due_report(session, incident=first, now=now, zone=zone),
+        others=len(incidents) - 1,
+    )
+
+
 def call_board(
     session: Session, *, incident: Incident, now: datetime, zone: str
 ) -> CallBoard:

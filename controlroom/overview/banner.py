@@ -23,6 +23,7 @@ from controlroom.clock import CLOCK_ROW, SimulatedClock, operating_now
 from controlroom.db import read_only, utcnow
 from controlroom.health.posture import Posture
 from controlroom.health.service import current_posture
+from controlroom.incidents.board import IncidentNotice, incident_notice
 from controlroom.session_frame import BANNER_STYLES, local_time, promise_lines
 
 # The simulator ticks about once a real second; a clock that has not moved
@@ -43,27 +44,44 @@ class BannerState:
     now: datetime
     simulated: bool = False
     simulator_stopped: bool = False
+    incident: IncidentNotice | None = None
 
 
 def read_banner(
-    session: Session, *, stale_after: timedelta, now: datetime | None = None
+    session: Session,
+    *,
+    stale_after: timedelta,
+    zone: str,
+    now: datetime | None = None,
 ) -> BannerState:
     """Read the posture and the clock; ``now`` reuses a clock reading already made."""
     clock = session.get(SimulatedClock, CLOCK_ROW)
     stopped = clock is not None and utcnow() - clock.updated_at > stale_after
+    now = now if now is not None else operating_now(session)
     return BannerState(
         posture=current_posture(session),
-        now=now if now is not None else operating_now(session),
+        now=now,
         simulated=clock is not None,
         simulator_stopped=stopped,
+        incident=incident_notice(session, now=now, zone=zone),
     )
 
 
-def banner_state(engine: Engine, *, refresh_seconds: float) -> BannerState:
+def banner_state(engine: Engine, *, refresh_seconds: float, zone: str) -> BannerState:
     """Read the banner in its own short read transaction."""
     stale_after = timedelta(seconds=STALE_AFTER_REFRESHES * refresh_seconds)
     with Session(read_only(engine)) as session:
-        return read_banner(session, stale_after=stale_after)
+        return read_banner(session, stale_after=stale_after, zone=zone)
+
+
+def incident_words(notice: IncidentNotice) -> str:
+    """The open incident in one line: what, how bad, where it is, next report."""
+    line = notice.line
+    more = f" (+{notice.others} more open)" if notice.others else ""
+    return (
+        f"Incident: {line.severity_label} · {line.status.label} · {line.title}"
+        f"{more} — {notice.due.words}"
+    )
 
 
 def banner_headline(posture: Posture) -> str:
@@ -103,6 +121,15 @@ def banner_html(state: BannerState, zone: str) -> str:
         clock = f"Operating time {clock} (simulated day)"
     else:
         clock = f"Operating time {clock}"
+    incident = ""
+    if state.incident is not None:
+        weight = (
+            "700;text-decoration:underline" if state.incident.due.overdue else "600"
+        )
+        incident = (
+            f'<div style="font-weight:{weight};margin:0.2rem 0">'
+            f"{html.escape(incident_words(state.incident))}</div>"
+        )
     stopped = ""
     if state.simulator_stopped:
         background, foreground = STOPPED_COLOURS
@@ -119,6 +146,7 @@ def banner_html(state: BannerState, zone: str) -> str:
         f'<div style="font-size:1.2rem"><b>{style.label}</b> · '
         f"{html.escape(banner_headline(posture))}</div>",
         f"<div>{promises}</div>",
+        incident,
         f"<ul style='margin:0.3rem 0 0 0'>{fallbacks}</ul>" if fallbacks else "",
         f'<div style="font-size:0.85rem;opacity:0.85">{clock}</div>',
         "</div>",

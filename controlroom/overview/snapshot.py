@@ -58,7 +58,7 @@ def overview_snapshot(
     """
     with Session(read_only(engine)) as session:
         day = operating_day(session, zone=zone)
-        banner = read_banner(session, stale_after=stale_after, now=day.now)
+        banner = read_banner(session, stale_after=stale_after, zone=zone, now=day.now)
         return OverviewSnapshot(
             banner=banner,
             day=day,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -153,3 +154,31 @@ def test_a_typed_note_cannot_become_a_link_an_image_or_a_colour() -> None:
 
 def test_a_note_cannot_turn_its_text_around() -> None:
     assert literal_markdown("abc\u202edef\u2066") == "abcdef"
+
+
+def test_the_banner_names_the_open_incident_and_its_next_report() -> None:
+    from controlroom.incidents.board import IncidentLine, IncidentNotice
+    from controlroom.incidents.cadence import SEV2_CADENCE, report_due
+    from controlroom.incidents.models import IncidentStatus
+
+    state = _down(("app", ComponentKind.DRIVER_APP))
+    started = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    line = IncidentLine(
+        1, "Driver app down", "SEV2 major", IncidentStatus.IDENTIFIED, "public",
+        "1 h 48 min", "Drivers text their stops",
+    )  # fmt: skip
+    due = report_due(
+        started_at=started,
+        last_report_at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC),
+        cadence=SEV2_CADENCE,
+        now=state.now,
+        zone=ZoneInfo(OSLO),
+    )
+    notice = IncidentNotice(line=line, due=due, others=1)
+
+    shown = banner_html(BannerState(state.posture, state.now, incident=notice), OSLO)
+
+    assert "Incident: SEV2 major · Identified · Driver app down (+1 more open)" in shown
+    assert "overdue by 18 min" in shown
+    assert "text-decoration:underline" in shown
+    assert "Incident:" not in banner_html(state, OSLO)
