@@ -101,7 +101,8 @@ def load_instance(
     return instance, solution
 
 
-def _clock_time(value: Any, where: str) -> time:
+def clock_time(value: Any, where: str) -> time:
+    """Return ``value`` as a clock time like '09:10', or say where it is wrong."""
     try:
         return time.fromisoformat(str(value))
     except ValueError:
@@ -129,8 +130,8 @@ def load_day_script(folder: Path | None = None) -> tuple[Disruption, ...]:
             state = ComponentState(entry["state"])
             disruption = Disruption(
                 component=str(entry["component"]),
-                start=_clock_time(entry["from"], where),
-                end=_clock_time(entry["until"], where),
+                start=clock_time(entry["from"], where),
+                end=clock_time(entry["until"], where),
                 state=state,
                 note=str(entry.get("note", "")),
                 lab_fault=str(entry.get("lab_fault", "")),

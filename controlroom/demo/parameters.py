@@ -22,6 +22,7 @@ from controlroom.demo.datafiles import (
     load_watch_only_account,
 )
 from controlroom.demo.day import OSLO, DayPlan, OrderPlan, build_day_plan
+from controlroom.demo.incident_script import IncidentScript, load_incident_script
 from controlroom.errors import DemoWorldError
 from controlroom.health.models import ComponentState
 from controlroom.journal.models import JournalEvent
@@ -41,6 +42,7 @@ class DemoWorld:
     senders: dict[int, int]
     recipients: dict[int, int]
     vehicles: tuple[int, ...]
+    story: IncidentScript
     orders: dict[int, OrderPlan] = field(init=False)
     address_index: dict[int, int] = field(init=False)
 
@@ -102,6 +104,7 @@ def build_world(
         senders=senders,
         recipients=recipients,
         vehicles=vehicles,
+        story=load_incident_script(),
     )
 
 

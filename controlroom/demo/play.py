@@ -9,7 +9,9 @@ the day's lab chain (:mod:`controlroom.demo.chain`) and the payment tracker,
 run every simulated minute like the health probes, finds them there and
 records payments, confirmations and expiry. The actions run one by one in
 time order, so playing to noon and then on gives the same day as playing
-straight through.
+straight through. The incident story (:mod:`controlroom.demo.incident_play`)
+puts its steps into the same order, and while the driver app is down some
+stops are reported by the drivers' texts (:mod:`controlroom.demo.driver_texts`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from sqlalchemy.orm import Session
 from controlroom.clock import operating_now
 from controlroom.demo.chain import DemoChain
 from controlroom.demo.day import OSLO, OrderPlan
+from controlroom.demo.driver_texts import reported_by_text
+from controlroom.demo.incident_play import StoryPlay
 from controlroom.demo.parameters import DemoWorld
 from controlroom.demo.probes import probe_latency
 from controlroom.demo.wallet import receive_address
@@ -106,6 +110,8 @@ class DayProgress:
     deliveries: int = 0
     cancelled: int = 0
     health_reports: int = 0
+    texted_stops: int = 0
+    story_steps: int = 0
 
     def add(self, other: DayProgress) -> None:
         """Add another stretch's counts to these."""
@@ -132,6 +138,7 @@ class _Day:
         self.chain = chain
         self.floor = operating_now(session)
         self.progress = DayProgress()
+        self.story = StoryPlay(session, world)
 
         sender_task = {party: task for task, party in world.senders.items()}
         self.parcel_by_pickup: dict[int, Parcel] = {}
@@ -173,6 +180,7 @@ class _Day:
             *self._next_stops(),
             self._next_probe(),
             self._next_tracking(),
+            *(_Action(a.at, a.rank, a.key, a.run) for a in self.story.next_actions()),
         ]
         due = [c for c in candidates if c is not None and c.at <= until]
         return min(due) if due else None
@@ -537,13 +545,20 @@ class _Day:
 
     def _completer(self, stop: Stop, at: datetime) -> Callable[[], None]:
         def run() -> None:
-            complete_stop(self.session, stop=stop, at=at, actor=self._driver(stop))
+            if not self._texted(stop, at):
+                complete_stop(self.session, stop=stop, at=at, actor=self._driver(stop))
             if stop.kind is StopKind.PICKUP:
                 self.progress.pickups += 1
             elif stop.kind is StopKind.DELIVERY:
                 self.progress.deliveries += 1
 
         return run
+
+    def _texted(self, stop: Stop, at: datetime) -> bool:
+        story, seed = self.world.story, self.world.plan.seed
+        texted = reported_by_text(self.session, story, seed, stop, at)
+        self.progress.texted_stops += int(texted)
+        return texted
 
     def _skipper(self, stop: Stop, at: datetime, reason: str) -> Callable[[], None]:
         def run() -> None:
@@ -629,4 +644,5 @@ def play_until(
     day = _Day(session, world, chain)
     while (action := day.next_action(until)) is not None:
         action.run()
+    day.progress.story_steps = day.story.steps_played
     return day.progress

@@ -1,14 +1,19 @@
 """The live simulator: plays the seeded demo day on an accelerated clock.
 
 Run as its own process (``controlroom simulate``). Every tick, about a real
-second, it moves the simulated clock on by ``speed`` simulated seconds and,
-in one transaction, runs every action of the day that has come due (see
+second, it moves the simulated clock on by ``speed`` simulated seconds and
+runs every action of the day that has come due (see
 :mod:`controlroom.demo.play`). Stopping it loses nothing: the next run starts
 from the stored clock and derives what is due from the database.
 
 While it runs it hosts the day's lab chain and its three lab payment nodes
 on 127.0.0.1 (:class:`~controlroom.demo.chain.DemoChain`); on start the chain
 is rebuilt up to the stored clock, so the tracker's stored progress matches.
+It also hosts its own lab SMSC (:mod:`controlroom.demo.publishing`). The
+outbox runs a round against it on a fixed grid of simulated moments; a
+tick is played in one transaction per stretch between two such moments,
+and after each stretch the status site is rebuilt if an incident or a
+component changed (and at every round).
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from controlroom.clock import CLOCK_ROW, SimulatedClock, set_simulated_time
+from controlroom.config import load_settings
 from controlroom.demo.chain import DemoChain, invoice_addresses
 from controlroom.demo.day import OSLO
 from controlroom.demo.parameters import DemoWorld, load_world
 from controlroom.demo.play import DayProgress, play_until
+from controlroom.demo.publishing import DemoSmsc, SiteBuilder, is_round, next_round
 from controlroom.errors import DemoWorldError
 
 logger = logging.getLogger(__name__)
@@ -100,13 +107,18 @@ def run_simulation(
         return summary
 
     bar = _progress_bar(console)
-    with bar if bar is not None else nullcontext(), DemoChain(world) as chain:
+    with (
+        bar if bar is not None else nullcontext(),
+        DemoChain(world) as chain,
+        DemoSmsc(engine, world) as smsc,
+    ):
         with Session(engine) as session:
             chain.advance_to(start, invoice_addresses(session, world))
         task = bar.add_task("", total=(end - start).total_seconds()) if bar else None
+        hosts = _Hosts(chain, smsc, SiteBuilder(engine, load_settings()))
         try:
             _loop(
-                engine, world, chain, summary, end, speed, fast, tick_seconds, bar, task
+                engine, world, hosts, summary, end, speed, fast, tick_seconds, bar, task
             )
         except KeyboardInterrupt:
             summary.interrupted = True
@@ -114,10 +126,19 @@ def run_simulation(
     return summary
 
 
+@dataclass(frozen=True)
+class _Hosts:
+    """What the simulator hosts while it runs: chain, SMSC, site builder."""
+
+    chain: DemoChain
+    smsc: DemoSmsc
+    site: SiteBuilder
+
+
 def _loop(
     engine: Engine,
     world: DemoWorld,
-    chain: DemoChain,
+    hosts: _Hosts,
     summary: SimulationSummary,
     end: datetime,
     speed: float,
@@ -135,12 +156,14 @@ def _loop(
         real_elapsed, last_tick = now_real - last_tick, now_real
         step = FAST_STEP if fast else timedelta(seconds=real_elapsed * speed)
         try:
-            with Session(engine) as session, session.begin():
-                target = min(_stored_now(session, world) + step, end)
-                progress = play_until(session, world, until=target, chain=chain)
-                set_simulated_time(
-                    session, now=target, day_start=world.plan.day_start, speed=speed
-                )
+            with Session(engine) as session:
+                now = _stored_now(session, world)
+            target = min(now + step, end)
+            # A tick ends at every outbox round on its way, so rounds fall
+            # on the same simulated moments however fast the clock runs.
+            while now < target:
+                now = min(target, next_round(world, now))
+                _play_segment(engine, world, hosts, summary, now, speed)
         except Exception:
             # The outer loop of a background job: log, and try the next tick.
             failures += 1
@@ -153,15 +176,44 @@ def _loop(
                 ) from None
             continue
         failures = 0
-        summary.ticks += 1
-        summary.stopped_at = target
-        summary.progress.add(progress)
         if bar is not None and task is not None:
             bar.update(
                 task,
-                completed=(target - summary.started_at).total_seconds(),
+                completed=(summary.stopped_at - summary.started_at).total_seconds(),
                 description=_status(summary),
             )
+
+
+def _play_segment(
+    engine: Engine,
+    world: DemoWorld,
+    hosts: _Hosts,
+    summary: SimulationSummary,
+    until: datetime,
+    speed: float,
+) -> None:
+    """Play to ``until`` in one transaction, then send and publish."""
+    with Session(engine) as session, session.begin():
+        progress = play_until(session, world, until=until, chain=hosts.chain)
+        set_simulated_time(
+            session, now=until, day_start=world.plan.day_start, speed=speed
+        )
+    summary.ticks += 1
+    summary.stopped_at = until
+    summary.progress.add(progress)
+    _publish(hosts, world, until)
+
+
+def _publish(hosts: _Hosts, world: DemoWorld, at: datetime) -> None:
+    round_due = is_round(world, at)
+    try:
+        if round_due:
+            hosts.smsc.run_round(at)
+        hosts.site.build(at, force=round_due)
+    except Exception:
+        # The outer loop of a background job: the tick is played and kept;
+        # the next round sends what this one could not.
+        logger.exception("publishing after the tick failed at=%s", at.isoformat())
 
 
 def _status(summary: SimulationSummary) -> str:
@@ -183,8 +235,9 @@ def _describe(summary: SimulationSummary) -> str:
         f"{done.orders} orders placed, {done.payments} payments, "
         f"{done.blocks} blocks tracked, {done.expired} invoices expired, "
         f"{done.cancelled} orders cancelled, {done.pickups} pickups, "
-        f"{done.deliveries} deliveries, {done.health_reports} health reports."
-        f"{ending}"
+        f"{done.deliveries} deliveries ({done.texted_stops} stops reported by "
+        f"SMS), {done.health_reports} health reports, {done.story_steps} "
+        f"incident story steps.{ending}"
     )
 
 

@@ -32,6 +32,7 @@ from controlroom.demo.chain import DemoChain
 from controlroom.demo.city import GRID_SIZE, Address, AddressBook, Person
 from controlroom.demo.city import OSLO as OSLO_GRID
 from controlroom.demo.day import DAY_OPENS, OSLO, WORKING_DAY_MINUTES, DayPlan
+from controlroom.demo.driver_texts import register_demo_phones
 from controlroom.demo.parameters import (
     SEEDED_EVENT,
     DemoWorld,
@@ -274,6 +275,9 @@ def _seed(
             actor=SEEDER,
         )
 
+    # The vans' dedicated phones, for texting stops while the app is down.
+    register_demo_phones(session, draft.story, at=at, actor=SEEDER)
+
     advance("publishing plan 1 with one empty route per van")
     routes = [PlannedRoute(vehicle=vehicle, stops=()) for vehicle in [*vehicles, spare]]
     first_plan = create_plan(
@@ -293,6 +297,7 @@ def _seed(
         senders=senders,
         recipients=recipients,
         vehicles=tuple(vehicle.id for vehicle in vehicles),
+        story=draft.story,
     )
     advance("recording the day")
     append_event(
