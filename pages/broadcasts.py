@@ -205,7 +205,7 @@ def deliveries(frame: Frame, board: BroadcastBoard) -> None:
     rows = [
         {
             "Broadcast": d.broadcast_id,
-            "Sent": short_time(d.created_at, frame.zone),
+            "Time": short_time(d.created_at, frame.zone),
             "By": d.created_by,
             "Audience": d.audience.replace("_", " "),
             "Channel": CHANNEL_WORDS[channel],

@@ -53,6 +53,12 @@ def test_a_typographic_sms_is_offered_in_gsm7_and_sent_once(
     assert "Delay - we're on it" in text
     assert next(s.value for s in app.success).startswith("Broadcast 1 to all drivers")
     assert _sms_count(engine) == 1  # the small day has one driver
+    table = app.dataframe[0].value
+    assert list(table.columns) == [
+        "Broadcast", "Time", "By", "Audience", "Channel",
+        "Queued", "Sent", "Delivered", "Failed",
+    ]  # fmt: skip
+    assert table["Time"].iloc[0] == "04 Dec 13:00"
 
 
 def test_failed_messages_and_unmatched_receipts_are_shown_with_a_retry(
