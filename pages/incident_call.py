@@ -63,11 +63,29 @@ def open_form(frame: Frame, screen: CallScreen, *, first: bool) -> None:
     with st.form("open_incident", clear_on_submit=False):
         st.markdown("**Open an incident**" if first else "**Open another incident**")
         title = st.text_input("Title", max_chars=160)
-        kind = st.text_input("Kind (catalogue key)", value="other", max_chars=64)
+        kind = st.text_input(
+            "Kind (e.g. payments, driver-app, sms-gateway)",
+            value="other",
+            max_chars=64,
+        )
         left, right = st.columns(2)
-        severity = left.selectbox("Severity", SEVERITIES, format_func=lambda s: s.label)
+        # Neither the worst severity nor public by default: both are choices.
+        severity = left.selectbox(
+            "Severity",
+            SEVERITIES,
+            index=SEVERITIES.index(Severity.SEV3),
+            format_func=lambda s: s.label,
+        )
         visibility = right.radio(
-            "Visibility", VISIBILITIES, horizontal=True, format_func=str.title
+            "Visibility",
+            VISIBILITIES,
+            index=VISIBILITIES.index(Visibility.RESTRICTED),
+            horizontal=True,
+            format_func=lambda v: (
+                "Public (on the status site)"
+                if v is Visibility.PUBLIC
+                else "Restricted (staff only)"
+            ),
         )
         summary = st.text_input("Current status in one sentence", max_chars=240)
         held: dict[str, ComponentState] = {}
@@ -390,7 +408,9 @@ def status_and_severity(frame: Frame, board: CallBoard) -> None:
                     )
                 )
         return
-    with st.form("status", clear_on_submit=True):
+    # Not cleared on submit: a refused move must keep what was chosen, or
+    # the retry would go to whatever the list offers first.
+    with st.form("status", clear_on_submit=False):
         st.markdown("**Status and severity**")
         left, right = st.columns(2)
         # Offered first: the next step of the lifecycle, and the severity now.
@@ -411,8 +431,17 @@ def status_and_severity(frame: Frame, board: CallBoard) -> None:
         )
         note = st.text_input("Note (needed when moving back)")
         summary = st.text_input("New status sentence (optional)", max_chars=240)
+        confirm = st.checkbox(
+            "Yes, resolve it (needed to resolve)", key="confirm_resolve"
+        )
         move_col, severity_col = st.columns(2)
         if move_col.form_submit_button("Change status", key="status_submit"):
+            if status is IncidentStatus.RESOLVED and not confirm:
+                st.error(
+                    "Resolving lets go of the incident's components and ends "
+                    "its reports: tick “Yes, resolve it” to confirm."
+                )
+                return
             act(
                 partial(
                     actions.move,

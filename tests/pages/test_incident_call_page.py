@@ -196,3 +196,61 @@ def test_the_status_form_offers_the_next_step_and_keeps_the_severity(
     assert not app.exception
     assert status.value is IncidentStatus.IDENTIFIED
     assert severity.value.label.startswith("SEV2")
+
+
+def _status_now(engine: Engine) -> IncidentStatus:
+    from controlroom.incidents.models import Incident
+
+    with Session(engine) as session:
+        incident = session.scalars(select(Incident)).one()
+        return incident.status
+
+
+def test_a_refused_step_back_keeps_the_choice_and_resolving_needs_a_tick(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    from controlroom.incidents.models import Incident
+    from controlroom.incidents.service import change_status
+
+    open_sev2(engine, reported_minutes_ago=5)
+    with Session(engine) as session, session.begin():
+        change_status(
+            session,
+            incident=session.scalars(select(Incident)).one(),
+            status=IncidentStatus.MONITORING,
+            note="",
+            summary=None,
+            at=minutes_ago(2),
+            actor="mona",
+        )
+    app = sign_in(Role.MANAGEMENT)
+    app.switch_page(PAGE).run()
+    status = next(s for s in app.selectbox if s.label == "Status")
+    assert status.value is IncidentStatus.RESOLVED  # the next step is offered
+
+    status.select(IncidentStatus.INVESTIGATING)
+    app.button(key="status_submit").click().run()  # no note: refused
+    # The retry with a note must still mean "investigating", never "resolved".
+    after = next(s for s in app.selectbox if s.label == "Status")
+    assert after.value is IncidentStatus.INVESTIGATING
+    assert _status_now(engine) is IncidentStatus.MONITORING  # unchanged
+
+    after.select(IncidentStatus.RESOLVED)
+    app.button(key="status_submit").click().run()
+    assert any("tick “Yes, resolve it”" in e.value for e in app.error)
+    assert _status_now(engine) is IncidentStatus.MONITORING
+
+    app.checkbox(key="confirm_resolve").check()
+    app.button(key="status_submit").click().run()
+    assert not app.exception
+    assert _status_now(engine) is IncidentStatus.RESOLVED
+
+
+def test_a_new_incident_starts_restricted_and_at_sev3(small_day_app: SmallDay) -> None:
+    app = sign_in(Role.MANAGEMENT)
+    app.switch_page(PAGE).run()
+
+    assert next(s for s in app.selectbox if s.label == "Severity").value is (
+        Severity.SEV3
+    )
+    assert app.radio[0].value is Visibility.RESTRICTED
