@@ -135,6 +135,7 @@ def check_template(purpose: Purpose, channel: MessageChannel, body: str) -> None
             line=error.lineno,
         ) from None
 
+    _refuse_constructs(tree)
     # Names the template assigns itself ({% set %}, loop variables) are its
     # own; every other name it reads must be one of the purpose's.
     own = {node.name for node in tree.find_all(nodes.Name) if node.ctx != "load"}
@@ -143,6 +144,62 @@ def check_template(purpose: Purpose, channel: MessageChannel, body: str) -> None
             raise TemplateRefused(
                 f"Line {node.lineno}: {{{{ {node.name} }}}} is not a placeholder "
                 f"here; use one of: {allowed}.",
+                line=node.lineno,
+            )
+    # What passes must also render, and stay short, with the sample values.
+    sample = render(body, purpose.placeholders)
+    if len(sample) > MAX_RENDERED:
+        raise TemplateRefused(
+            f"With sample values the text is {len(sample)} characters; a "
+            f"message may have at most {MAX_RENDERED}.",
+            line=None,
+        )
+
+
+# What a message template may be made of: text, placeholders, if / for /
+# set, comparisons, and a few text filters. No includes, imports, macros,
+# calls, attribute access or arithmetic: nothing that could load another
+# template, reach into an object or blow a text up to megabytes.
+_ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.If,
+    nodes.For,
+    nodes.Assign,
+    nodes.Filter,
+    nodes.Test,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.CondExpr,
+    nodes.Concat,
+    nodes.Tuple,
+    nodes.List,
+)
+_ALLOWED_FILTERS = frozenset(
+    {"upper", "lower", "title", "capitalize", "trim", "default", "truncate"}
+)
+MAX_RENDERED = 1600  # ten SMS segments: far more than any message we send
+
+
+def _refuse_constructs(tree: nodes.Template) -> None:
+    for node in tree.find_all(nodes.Node):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise TemplateRefused(
+                f"Line {node.lineno}: {type(node).__name__.lower()} is not "
+                "allowed in a message template; use placeholders, "
+                "{% if %}, {% for %} and {% set %}.",
+                line=node.lineno,
+            )
+        if isinstance(node, nodes.Filter) and node.name not in _ALLOWED_FILTERS:
+            raise TemplateRefused(
+                f"Line {node.lineno}: the filter {node.name!r} is not allowed; "
+                f"use one of: {', '.join(sorted(_ALLOWED_FILTERS))}.",
                 line=node.lineno,
             )
 
@@ -170,6 +227,12 @@ def render(body: str, values: Mapping[str, object]) -> str:
     except SecurityError as error:
         raise TemplateRefused(
             f"The template tried something templates may not do ({error}).",
+            line=None,
+        ) from None
+    except Exception as error:  # a stored template from before today's rules
+        raise TemplateRefused(
+            f"The template cannot be rendered ({type(error).__name__}: {error}); "
+            "save it again on the Broadcasts screen.",
             line=None,
         ) from None
 

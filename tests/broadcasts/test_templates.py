@@ -126,3 +126,42 @@ def test_an_edit_with_an_unknown_placeholder_changes_nothing(
         at=DAY,
     )
     assert text.startswith("CryptoPack: parcel X was delivered")
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("{% include 'x' %}", "include is not allowed"),
+        ("{% extends 'x' %}{{ code }}", "extends is not allowed"),
+        ("{% import 'x' as y %}{{ code }}", "import is not allowed"),
+        ("{{ code.__class__ }}", "getattr is not allowed"),
+        ("{{ code|unknownfilter }}", "the filter 'unknownfilter' is not allowed"),
+        ("{{ 'x' * 10**8 }}", "mul is not allowed"),
+        ("{{ code.upper() }}", "not allowed"),
+        ("{% for x in [1,2] %}{{ code|truncate(9999) * 1 }}{% endfor %}", "mul"),
+        ("{{ code }}" * 200, "at most 1600"),
+    ],
+)
+def test_templates_that_could_not_render_or_would_blow_up_are_refused_on_save(
+    body: str, words: str
+) -> None:
+    with pytest.raises(TemplateRefused) as refused:
+        check_template(PURPOSES["parcel_delivered"], MessageChannel.SMS, body)
+
+    assert words in str(refused.value)
+
+
+def test_a_stored_template_that_fails_at_send_time_is_a_refusal_not_a_crash() -> None:
+    # Saved before today's checks: rendering must say so, not raise TypeError.
+    with pytest.raises(TemplateRefused, match="cannot be rendered"):
+        render("{% include 'x' %}", {"code": "7KQ2-9XWM-4TCZ"})
+
+
+def test_if_for_set_and_text_filters_stay_allowed() -> None:
+    body = (
+        "{% set greeting = 'Hi' %}{{ greeting }} {{ code|upper }}"
+        "{% if when %} at {{ when|trim }}{% endif %}."
+    )
+    check_template(PURPOSES["parcel_delivered"], MessageChannel.SMS, body)
+
+    assert render(body, {"code": "abc", "when": " 13:05 "}) == "Hi ABC at 13:05."
