@@ -362,6 +362,10 @@ def messages_send(
                 _print_round(report)
         except KeyboardInterrupt:
             console.print(f"Stopped after {done} round(s).")
+            return
+    if report.unavailable:
+        # A cron job or a service manager must notice a gateway it cannot reach.
+        raise typer.Exit(code=1)
 
 
 @messages_app.command("receipts")
@@ -432,7 +436,7 @@ def messages_status(database_url: DatabaseOption = None) -> None:
 
 @drivers_app.command("register-phone")
 def drivers_register_phone(
-    driver: Annotated[str, typer.Option(help="The driver's call sign, e.g. D1.")],
+    driver: Annotated[str, typer.Option(help="The driver's call sign, e.g. D01.")],
     phone: Annotated[str, typer.Option(help="The number, e.g. +47 912 34 567.")],
     database_url: DatabaseOption = None,
 ) -> None:

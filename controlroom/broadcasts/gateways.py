@@ -84,6 +84,13 @@ def _read_secret_file(path: Path) -> str:
             f"Cannot read the SMS secret file {path}: {error.strerror}.",
             setting="sms_secret_file",
         ) from None
+    except UnicodeDecodeError:
+        # Never quote the bytes: they are the secret.
+        raise ConfigurationError(
+            f"The SMS secret file {path} is not UTF-8 text; write the password "
+            "or token on one line as plain text.",
+            setting="sms_secret_file",
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigurationError(
             f"{path} can be read by other users; run 'chmod 600 {path}' first.",

@@ -68,25 +68,25 @@ PURPOSES: dict[str, Purpose] = {
             "parcel_picked_up",
             "Parcel picked up",
             (MessageChannel.SMS,),
-            {"code": "7KQ2-9XWM-4TC8", "when": "09:12"},
+            {"code": "7KQ2-9XWM-4TCZ", "when": "09:12"},
         ),
         Purpose(
             "parcel_delivered",
             "Parcel delivered",
             (MessageChannel.SMS,),
-            {"code": "7KQ2-9XWM-4TC8", "when": "13:05"},
+            {"code": "7KQ2-9XWM-4TCZ", "when": "13:05"},
         ),
         Purpose(
             "parcel_delayed",
             "Parcel delayed (with reason)",
             (MessageChannel.SMS,),
-            {"code": "7KQ2-9XWM-4TC8", "when": "11:30", "reason": "road closed"},
+            {"code": "7KQ2-9XWM-4TCZ", "when": "11:30", "reason": "road closed"},
         ),
         Purpose(
             "driver_reply",
             "Reply to a driver's text",
             (MessageChannel.SMS,),
-            {"reply": "OK: 7KQ2-9XWM-4TC8 picked up."},
+            {"reply": "OK: 7KQ2-9XWM-4TCZ picked up."},
         ),
     )
 }

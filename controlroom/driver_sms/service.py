@@ -61,10 +61,10 @@ from controlroom.journal import append_event
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_PHONE_REPLY = (
-    "CryptoPack: this number is not registered for driver texts. Ask dispatch "
-    "to register it."
-)
+# Nothing is sent back to a number that is not registered (or revoked): a
+# reply would cost money and let anyone make us text anyone. The text is
+# still logged, so dispatch sees a driver writing from a new phone.
+UNKNOWN_PHONE_REPLY = "(no reply: this number is not registered for driver texts)"
 _REFUSALS = (DriverSmsError, OrderError, DispatchError, PackageCodeError)
 
 
@@ -112,7 +112,7 @@ def handle_inbound(
             session,
             at=at,
             sender=sender,
-            reply_to=number,
+            reply_to=None,
             registration=None,
             reading=reading,
             outcome=TextOutcome.UNKNOWN_PHONE,

@@ -2,7 +2,7 @@
 
 A code is 11 random symbols of Douglas Crockford's base32 alphabet (55 bits,
 drawn with :mod:`secrets`) followed by one check symbol, shown in groups of
-four: ``7KQ2-9XWM-4TC8``. The check symbol is Crockford's: the value modulo
+four: ``7KQ2-9XWM-4TCZ``. The check symbol is Crockford's: the value modulo
 37. Because 37 is prime and larger than the base, it catches every single
 wrong symbol and every swap of two neighbours. Codes whose check value would
 need one of Crockford's five extra check symbols (``*~$=U``) are drawn again,
@@ -43,7 +43,7 @@ def _encode(number: int, length: int) -> str:
 
 
 def new_package_code() -> str:
-    """Draw a new package code in its display form, e.g. ``7KQ2-9XWM-4TC8``."""
+    """Draw a new package code in its display form, e.g. ``7KQ2-9XWM-4TCZ``."""
     while True:
         number = secrets.randbits(RANDOM_BITS)
         check = _check_value(number)
@@ -82,7 +82,7 @@ def normalise_code(raw: str) -> str:
     if len(compact) != CODE_LENGTH:
         raise PackageCodeError(
             f"A package code has {CODE_LENGTH} letters and digits (like "
-            f"7KQ2-9XWM-4TC8); this one has {len(compact)}.",
+            f"7KQ2-9XWM-4TCZ); this one has {len(compact)}.",
             code=raw,
         )
 

@@ -127,3 +127,42 @@ def test_an_http_gateway_needs_its_url() -> None:
 
     with pytest.raises(ConfigurationError, match="CONTROLROOM_SMS_URL"):
         open_gateway(settings)
+
+
+def test_a_secret_file_that_is_not_text_is_refused_without_quoting_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sms-secret"
+    path.write_bytes(b"\xffs3cr3t\xfe\n")
+    os.chmod(path, 0o600)
+    settings = Settings(sms_gateway="smpp", sms_account=SYSTEM_ID, sms_secret_file=path)
+
+    with pytest.raises(ConfigurationError, match="not UTF-8 text") as refused:
+        open_gateway(settings)
+
+    assert "s3cr3t" not in str(refused.value)
+
+
+def test_an_unreachable_http_gateway_fails_the_command(
+    small_day: BroadcastDay,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    invoke: Callable[..., tuple[int, str, str]],
+) -> None:
+    import socket
+
+    queue_notices(small_day)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    # Nothing listens on the port any more: every send is refused.
+    monkeypatch.setenv("CONTROLROOM_SMS_GATEWAY", "http")
+    monkeypatch.setenv("CONTROLROOM_SMS_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("CONTROLROOM_SMS_ACCOUNT", "AC1")
+    monkeypatch.setenv("CONTROLROOM_SMS_SECRET", "token")
+
+    code, out, _ = invoke("messages", "send", "--database-url", sqlite_url)
+
+    assert code == 1
+    assert "gateway is unavailable" in out
+    assert {m.state for m in messages(small_day.engine)} == {MessageState.QUEUED}

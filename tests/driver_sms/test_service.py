@@ -173,15 +173,21 @@ def test_help_alone_answers_with_the_commands_and_changes_nothing(
     assert sms_day.state() == before
 
 
-def test_a_text_from_an_unknown_phone_gets_a_short_reply_and_changes_nothing(
+def test_a_text_from_an_unknown_phone_is_logged_unanswered_and_changes_nothing(
     sms_day: SmsDay,
 ) -> None:
+    from controlroom.broadcasts.models import Message
+
     before = sms_day.state()
+    with Session(sms_day.engine) as session:
+        queued = len(session.scalars(select(Message)).all())
 
     outcome = sms_day.text(f"PU {P5_CODE} {D1_PIN}", phone="+4700000000")
 
     assert outcome.outcome is TextOutcome.UNKNOWN_PHONE
-    assert "not registered" in outcome.reply
+    assert "no reply" in outcome.reply
+    with Session(sms_day.engine) as session:
+        assert len(session.scalars(select(Message)).all()) == queued
     assert outcome.driver is None
     assert sms_day.state() == before
     [received] = sms_day.events("DriverTextReceived")
