@@ -16,6 +16,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
@@ -36,6 +37,8 @@ from controlroom.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+POSTGRES_CONNECT_TIMEOUT = 5
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -93,10 +96,15 @@ def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
     SQLite connections get WAL mode, foreign keys, a busy timeout and
     ``BEGIN IMMEDIATE`` so two writers queue instead of failing on a stale
     snapshot. PostgreSQL connections are checked before use (``pool_pre_ping``)
-    so a fail-over does not hand out a dead connection.
+    so a fail-over does not hand out a dead connection. A PostgreSQL URL may
+    name several servers, ``postgresql+psycopg://u@h1:5432,h2:5432/db`` with
+    ``?target_session_attrs=read-write``: libpq tries them in turn and keeps
+    the first that takes writes (``controlroom.availability`` relies on it).
+    Without ``connect_timeout`` in the URL, each server gets
+    ``POSTGRES_CONNECT_TIMEOUT`` seconds to answer.
     """
     try:
-        parsed = make_url(url)
+        parsed = make_url(_hosts_as_query(url))
     except (ArgumentError, ValueError) as exc:  # ValueError: a port like ":x"
         shown = _mask_credentials(url)
         raise DatabaseUnavailable(
@@ -117,11 +125,18 @@ def create_db_engine(url: str, *, create_folder: bool = False) -> Engine:
         return engine
     if backend == "postgresql":
         try:
-            return create_engine(url, pool_pre_ping=True)
+            # A host that drops packets would stall each connection for
+            # minutes before libpq tries the next one in a multi-host URL.
+            connect_args = (
+                {}
+                if "connect_timeout" in parsed.query
+                else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
+            )
+            return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
         except (ModuleNotFoundError, NoSuchModuleError) as exc:
             raise DatabaseUnavailable(
                 f"No driver for {parsed.drivername!r}: use 'postgresql+psycopg://'.",
-                url=parsed.render_as_string(hide_password=True),
+                url=describe_url(url),
             ) from exc
     raise DatabaseUnavailable(
         f"Unsupported database {backend!r}: the control room runs on SQLite "
@@ -146,6 +161,25 @@ def _create_private_file(path: Path) -> None:
             f"Cannot create the database file {path} ({exc.strerror}).",
             url=str(path),
         ) from exc
+
+
+def _hosts_as_query(url: str) -> str:
+    # libpq's "h1:p1,h2:p2" list does not parse as one host and port, so it
+    # becomes SQLAlchemy's multi-host form "@/db?host=h1:p1&host=h2:p2";
+    # any other URL is returned unchanged.
+    scheme, separator, rest = url.partition("://")
+    authority, _, tail = rest.partition("/")
+    credentials, at, hosts = authority.rpartition("@")
+    if not separator or "," not in hosts or not scheme.startswith("postgresql"):
+        return url
+    for entry in hosts.split(","):
+        host, _, port = entry.partition(":")
+        if not host or "[" in host or (port and not port.isdigit()):
+            raise ValueError(f"host entry {entry!r} is not 'host' or 'host:port'")
+    database, question, query = tail.partition("?")
+    host_query = urlencode([("host", entry) for entry in hosts.split(",")])
+    joined = f"{host_query}&{query}" if question and query else host_query
+    return f"{scheme}://{credentials}{at}/{database}?{joined}"
 
 
 def _mask_credentials(url: str) -> str:
@@ -194,11 +228,31 @@ def read_only(engine: Engine) -> Engine:
 
 
 def describe_url(url: str) -> str:
-    """Return ``url`` with any password hidden, for messages and logs."""
+    """Return ``url`` with any password hidden, for messages and logs.
+
+    A URL naming several PostgreSQL servers is shown as libpq writes it,
+    ``user:***@h1:5432,h2:5432/db``, whichever form it was given in.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(_hosts_as_query(url))
     except (ArgumentError, ValueError):
         return "<invalid URL>"
+    hosts = parsed.query.get("host")
+    if parsed.host or not isinstance(hosts, tuple):
+        return parsed.render_as_string(hide_password=True)
+    user = quote(parsed.username or "", safe="")
+    credentials = f"{user}:***@" if parsed.password else f"{user}@" if user else ""
+    rest = urlencode(
+        [
+            (name, value)
+            for name, values in sorted(parsed.query.items())
+            if name != "host"
+            for value in ((values,) if isinstance(values, str) else values)
+        ]
+    )
+    shown = f"{parsed.drivername}://{credentials}{','.join(hosts)}"
+    shown += f"/{parsed.database or ''}"
+    return f"{shown}?{rest}" if rest else shown
 
 
 def explain_database_error(exc: DatabaseError, engine: Engine) -> StorageError:

@@ -1,0 +1,1 @@
+"""Order availability on PostgreSQL: in-doubt commits, fail-over, the cluster board."""
