@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DatabaseError
 
 import controlroom.models  # noqa: F401  (fills the metadata)
@@ -25,6 +25,7 @@ from controlroom.errors import (
     DatabaseCorrupt,
     DatabaseUnavailable,
     SchemaOutdated,
+    StorageError,
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -126,16 +127,53 @@ def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
 
 def upgrade_database(engine: Engine) -> None:
     """Apply every migration not yet applied; safe to run again."""
+    schema_revisions(engine)  # refuses a revision we do not know, readably
+    migrate(engine, "head")
+
+
+def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
+    """Move the schema up (or ``down``) to ``revision`` in one transaction.
+
+    SQLite alters a table by copying it to a new one and dropping the old,
+    which a foreign key pointing at it refuses; so on SQLite the keys are
+    switched off for the migration, checked whole before it commits, and
+    switched on again.
+    """
     from alembic import command
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    schema_revisions(engine)  # refuses a revision we do not know, readably
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            if sqlite and raw is not None:
+                # Outside any transaction, or SQLite ignores it.
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    if down:
+                        command.downgrade(config, revision)
+                    else:
+                        command.upgrade(config, revision)
+                    if sqlite:
+                        _refuse_broken_keys(connection)
+            finally:
+                if sqlite and raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
     except DatabaseError as exc:
         raise explain_database_error(exc, engine) from exc
+
+
+def _refuse_broken_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise StorageError(
+            f"A migration would leave {len(broken)} row(s) pointing at nothing "
+            f"(first: {table} row {rowid} -> {parent}); nothing was changed.",
+            url=describe_url(str(connection.engine.url)),
+        )
 
 
 def open_checked_database(url: str) -> Engine:

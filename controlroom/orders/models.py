@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controlroom.db import Base, UTCDateTime, utcnow
+
+IDEMPOTENCY_KEY_LENGTH = 64
+
+
+def new_idempotency_key() -> str:
+    """Return a fresh random idempotency key for an order that brought none."""
+    return f"auto-{secrets.token_hex(16)}"
 
 
 def enum_column(enum: type[StrEnum], length: int = 24) -> Enum:
@@ -45,6 +53,7 @@ class OrderChannel(StrEnum):
     STATIC_PAGE = "static_page"
     ONION_MIRROR = "onion_mirror"
     SMS = "sms"
+    PHONE = "phone"  # taken by staff on a call
 
 
 class Party(Base):
@@ -78,6 +87,11 @@ class Parcel(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
+    # Names one order however often it is submitted: a commit that timed
+    # out, a fallback order merged back twice (controlroom.fallback_orders).
+    idempotency_key: Mapped[str] = mapped_column(
+        String(IDEMPOTENCY_KEY_LENGTH), default=new_idempotency_key
+    )
     status: Mapped[ParcelStatus] = mapped_column(
         enum_column(ParcelStatus), default=ParcelStatus.ORDERED
     )
@@ -103,6 +117,7 @@ class Parcel(Base):
     __table_args__ = (
         Index("ix_parcels_ordered_at", "ordered_at"),
         Index("ix_parcels_status_deliver_until", "status", "deliver_until"),
+        UniqueConstraint("idempotency_key", name="uq_parcels_idempotency_key"),
     )
 
     @property

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from controlroom.errors import OrderError
 from controlroom.journal import append_event
 from controlroom.orders.codes import new_package_code, parse_code
 from controlroom.orders.models import (
+    IDEMPOTENCY_KEY_LENGTH,
     CustomerKind,
     OrderChannel,
     Parcel,
@@ -21,6 +24,8 @@ from controlroom.orders.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+_KEY = re.compile(r"[A-Za-z0-9._:-]+")
 
 
 def register_party(
@@ -103,8 +108,22 @@ def place_order(
     actor: str,
     service_minutes: int = 5,
     channel: OrderChannel = OrderChannel.WEB_SHOP,
+    idempotency_key: str | None = None,
+    code: str | None = None,
 ) -> Parcel:
-    """Create a parcel with a fresh package code and journal ``ParcelOrdered``."""
+    """Create a parcel with a fresh package code and journal ``ParcelOrdered``.
+
+    With an ``idempotency_key`` already used, the order placed under it is
+    returned and nothing is stored or journalled again; register the
+    parties only after :func:`find_order_by_key` found none, or they are
+    stored twice. ``code`` is a package code the customer was already
+    given (a fallback channel's), else a fresh one is drawn.
+    """
+    if idempotency_key is not None:
+        _check_key(idempotency_key)
+        placed = find_order_by_key(session, idempotency_key)
+        if placed is not None:
+            return placed
     if load <= 0:
         raise OrderError(f"A parcel's load must be positive, not {load}.")
     if price_sat <= 0:
@@ -117,7 +136,7 @@ def place_order(
             raise OrderError(f"The {label} window ends before it starts.")
 
     parcel = Parcel(
-        code=_unused_code(session),
+        code=_unused_code(session) if code is None else _given_code(session, code),
         status=ParcelStatus.ORDERED,
         channel=channel,
         sender_id=sender.id,
@@ -131,8 +150,14 @@ def place_order(
         ordered_at=ordered_at,
         price_sat=price_sat,
     )
-    session.add(parcel)
-    session.flush()
+    if idempotency_key is not None:
+        parcel.idempotency_key = idempotency_key
+        placed = _insert_once(session, parcel, idempotency_key)
+        if placed is not parcel:
+            return placed
+    else:
+        session.add(parcel)
+        session.flush()
 
     append_event(
         session,
@@ -149,9 +174,50 @@ def place_order(
             "pickup_window": [pickup_window[0], pickup_window[1]],
             "delivery_window": [delivery_window[0], delivery_window[1]],
             "price_sat": price_sat,
+            "idempotency_key": parcel.idempotency_key,
         },
     )
     logger.info("parcel ordered parcel=%s code=%s", parcel.id, parcel.code)
+    return parcel
+
+
+def find_order_by_key(session: Session, key: str) -> Parcel | None:
+    """Return the parcel ordered under idempotency ``key``, if there is one."""
+    return session.scalar(select(Parcel).where(Parcel.idempotency_key == key))
+
+
+def _check_key(key: str) -> None:
+    if not 8 <= len(key) <= IDEMPOTENCY_KEY_LENGTH or not _KEY.fullmatch(key):
+        raise OrderError(
+            f"An idempotency key is 8 to {IDEMPOTENCY_KEY_LENGTH} letters, "
+            "digits or '-_.:' characters; generate one per order (a UUID)."
+        )
+
+
+def _given_code(session: Session, typed: str) -> str:
+    code = parse_code(typed)
+    if session.scalar(select(Parcel.id).where(Parcel.code == code)) is not None:
+        raise OrderError(
+            f"The package code {code} already belongs to another order; the "
+            "order must be placed with a fresh code."
+        )
+    return code
+
+
+def _insert_once(session: Session, parcel: Parcel, key: str) -> Parcel:
+    # Two transactions can both find the key unused; on PostgreSQL the
+    # second one's insert waits for the first and then breaks the unique
+    # key. Its savepoint is rolled back and the first one's order returned.
+    # (SQLite's writers queue before they read: BEGIN IMMEDIATE.)
+    try:
+        with session.begin_nested():
+            session.add(parcel)
+            session.flush()
+    except IntegrityError:
+        placed = find_order_by_key(session, key)
+        if placed is None:
+            raise
+        return placed
     return parcel
 
 

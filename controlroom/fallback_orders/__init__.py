@@ -1,0 +1,1 @@
+"""Fallback order channels: the spool, SMS ordering, the order page, merge back."""
