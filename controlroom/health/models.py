@@ -46,6 +46,9 @@ class ComponentKind(StrEnum):
     DRIVER_APP = "driver_app"
     SMS_GATEWAY = "sms_gateway"
     STATUS_SITE = "status_site"
+    # The streaming backup of the journal (controlroom.backup): down means
+    # acknowledged orders exist on fewer places than promised.
+    BACKUP = "backup"
 
 
 class Component(Base):

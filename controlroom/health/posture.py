@@ -181,6 +181,23 @@ def derive_posture(components: Iterable[ComponentStatus]) -> Posture:
         )
         promises[Promise.ORDER] = PromiseStatus.KEPT_BY_FALLBACK
 
+    # The streaming backup: orders are still taken, but those since the last
+    # shipped event live in one place only until it ships again.
+    backup_down = _down(kind(ComponentKind.BACKUP))
+    if backup_down:
+        fallbacks.append(
+            Fallback(
+                "backup_alarm",
+                "Backup alarm",
+                "The streaming backup is behind or its store refuses writes: "
+                "orders since the last shipped event are in one place only. "
+                "Fix the store (controlroom backup ship says why).",
+                Promise.ORDER,
+                names(backup_down),
+                automatic=False,
+            )
+        )
+
     # Dispatch: without the scheduler, dispatchers work from the last plan.
     scheduler_down = _down(kind(ComponentKind.ROUTE_SCHEDULER))
     if scheduler_down:

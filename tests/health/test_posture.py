@@ -32,6 +32,7 @@ HOUSE = {
     "app": ("Driver app", K.DRIVER_APP),
     "sms": ("SMS gateway", K.SMS_GATEWAY),
     "site": ("Status site", K.STATUS_SITE),
+    "backup": ("Streaming backup", K.BACKUP),
 }
 
 
@@ -133,6 +134,13 @@ def house(
             (KEPT, KEPT, AT_RISK),
             PostureLevel.AT_RISK,
             id="status-site-and-sms-down",
+        ),
+        pytest.param(
+            ("backup",),
+            ["backup_alarm"],
+            (KEPT, KEPT, KEPT),
+            PostureLevel.FALLBACK,
+            id="backup-alarm",
         ),
     ],
 )

@@ -1,0 +1,108 @@
+"""The backup's lag, the alarm it calls for, and the component that shows it.
+
+The alarm follows three rules, most serious first: a write the store
+refused or failed raises it at once (an unnoticed refusal is how backups
+silently stop); a store whose retention no longer holds raises it as well;
+otherwise a lag past the threshold, counted from the oldest event not yet
+shipped, raises it. A round that ships everything clears it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controlroom.backup.stores import RetentionCheck
+from controlroom.health.models import Component, ComponentKind, ComponentState
+from controlroom.health.service import add_component, report_health
+from controlroom.journal import JournalEvent, journal_head
+
+ACTOR = "backup-shipper"
+BACKUP_COMPONENT = "streaming-backup"
+BACKUP_COMPONENT_NAME = "Streaming backup"
+# Its own kind: the posture's "Backup alarm" rule reads it.
+BACKUP_COMPONENT_KIND = ComponentKind.BACKUP
+REFUSED_STATE = ComponentState.MAJOR_OUTAGE
+LAGGING_STATE = ComponentState.PARTIAL_OUTAGE
+
+
+@dataclass(frozen=True)
+class BackupLag:
+    """How far the store is behind the journal's head."""
+
+    events: int
+    seconds: float
+
+
+def measure_lag(session: Session, *, shipped_seq: int, at: datetime) -> BackupLag:
+    """Events not yet shipped, and the age of the oldest of them."""
+    head_seq, _ = journal_head(session)
+    if head_seq <= shipped_seq:
+        return BackupLag(0, 0.0)
+    oldest = session.scalar(
+        select(JournalEvent.recorded_at).where(JournalEvent.seq == shipped_seq + 1)
+    )
+    seconds = (at - oldest).total_seconds() if oldest is not None else 0.0
+    return BackupLag(head_seq - shipped_seq, max(0.0, seconds))
+
+
+def decide_alarm(
+    *,
+    lag: BackupLag,
+    error: str,
+    retention: RetentionCheck | None,
+    lag_alarm_seconds: float,
+) -> tuple[str, ComponentState]:
+    """The alarm's words and the backup component's state; no alarm is ''."""
+    if error:
+        return f"Backup store refused a write: {error}", REFUSED_STATE
+    if retention is not None and not retention.ok:
+        problems = "; ".join(retention.problems)
+        return f"Backup store retention is not safe: {problems}", REFUSED_STATE
+    if lag.seconds > lag_alarm_seconds:
+        return (
+            f"Backup is more than {lag_alarm_seconds:g} s behind the journal",
+            LAGGING_STATE,
+        )
+    return "", ComponentState.OPERATIONAL
+
+
+def clip(text: str) -> str:
+    """Shorten a message to fit a component's note."""
+    return text if len(text) <= 240 else text[:239] + "…"
+
+
+def set_backup_component(
+    session: Session, *, state: ComponentState, note: str, at: datetime
+) -> None:
+    """Move the backup component to ``state``; journalled when it changes.
+
+    The component is registered on first use. A state a person declared
+    (held) stays, as for every component.
+    """
+    component = session.scalar(
+        select(Component).where(Component.key == BACKUP_COMPONENT)
+    )
+    if component is None:
+        component = add_component(
+            session,
+            key=BACKUP_COMPONENT,
+            name=BACKUP_COMPONENT_NAME,
+            kind=BACKUP_COMPONENT_KIND,
+            at=at,
+            actor=ACTOR,
+            provider="backup",
+        )
+    if component.state is state:
+        return
+    report_health(
+        session,
+        component=component,
+        state=state,
+        at=at,
+        actor=ACTOR,
+        detail=clip(note),
+    )

@@ -1,0 +1,77 @@
+"""Verifying a store against the database's record of what was shipped."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from controlroom.backup.models import BackupPosition, BackupVerification
+from controlroom.backup.stores import BackupStore
+from controlroom.backup.verify import VerifyReport, verify_store
+from controlroom.db import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def shipped_head(session: Session, *, location: str) -> tuple[int, str] | None:
+    """The ``(seq, hash)`` the database recorded as shipped to ``location``."""
+    position = session.scalar(
+        select(BackupPosition).where(BackupPosition.location == location)
+    )
+    if position is None or position.shipped_seq == 0:
+        return None
+    return position.shipped_seq, position.shipped_hash
+
+
+def record_verification(
+    session: Session, *, report: VerifyReport, started_at: datetime, seconds: float
+) -> BackupVerification:
+    """Store one verification's outcome for the backup board."""
+    problem = report.problem
+    row = BackupVerification(
+        location=report.location,
+        started_at=started_at,
+        seconds=seconds,
+        ok=problem is None,
+        segments=report.segments,
+        events=report.events,
+        head_hash=report.head[1],
+        problem=str(problem.problem)[:500] if problem else "",
+        problem_key=problem.key[:300] if problem else "",
+        problem_seq=problem.seq if problem else None,
+    )
+    session.add(row)
+    return row
+
+
+def verify_and_record(engine: Engine | None, store: BackupStore) -> VerifyReport:
+    """Verify ``store`` against the shipped head, and record the outcome.
+
+    Without a database (lost, or being rebuilt from this very backup) the
+    store is verified on its own, which cannot notice its newest segments
+    deleted together with their manifests.
+    """
+    anchor = None
+    if engine is not None:
+        with Session(engine) as session:
+            anchor = shipped_head(session, location=store.location)
+    started_at, clock = utcnow(), time.perf_counter()
+    report = verify_store(store, expected_head=anchor)
+    seconds = time.perf_counter() - clock
+    logger.info(
+        "backup verified location=%s ok=%s events=%s seconds=%.2f",
+        store.location,
+        report.ok,
+        report.events,
+        seconds,
+    )
+    if engine is not None:
+        with Session(engine) as session, session.begin():
+            record_verification(
+                session, report=report, started_at=started_at, seconds=seconds
+            )
+    return report

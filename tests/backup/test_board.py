@@ -1,0 +1,74 @@
+"""The backup board reads position, lag, retention, verification and alarm."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from controlroom.backup.board import backup_board
+from controlroom.backup.service import verify_and_record
+from controlroom.backup.shipper import Shipper
+from controlroom.backup.stores import open_store
+from controlroom.config import Settings
+from controlroom.db import utcnow
+from controlroom.health.models import ComponentState
+from tests.backup.tampering import FlakyStore, remove
+from tests.journal.tampering import append_numbered
+
+
+def test_an_empty_board_before_any_shipping(
+    journal_of_ten: Engine, tmp_path: Path
+) -> None:
+    board = backup_board(journal_of_ten, Settings(data_dir=tmp_path))
+
+    assert not board.shipping_started
+    assert (board.shipped_seq, board.head_seq, board.lag.events) == (0, 10, 10)
+    assert board.store_kind == "local"
+    assert board.location == str((tmp_path / "backup").resolve())
+    assert board.last_verification is None
+    assert board.component_state is None
+
+
+def test_the_board_after_shipping_and_a_failed_verification(
+    journal_of_ten: Engine, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, backup_lag_alarm_seconds=30)
+    store = open_store(settings)
+    Shipper(journal_of_ten, store, segment_events=4).ship_once()
+    remove(store, "segments/000000000005.seg")
+    verify_and_record(journal_of_ten, store)
+    append_numbered(journal_of_ten, 2, start=11)
+
+    board = backup_board(journal_of_ten, settings, at=utcnow() + timedelta(seconds=45))
+
+    assert board.shipped_seq == 10
+    assert board.lag.events == board.head_seq - 10 >= 3
+    assert board.lag.seconds >= 45
+    assert board.lag_alarm_seconds == 30
+    assert [s.first_seq for s in board.recent_shipments] == [9, 5, 1]
+    assert board.retention.ok is True
+    assert board.retention.configured_days == 30
+    verification = board.last_verification
+    assert verification is not None
+    assert (verification.ok, verification.problem_seq) == (False, 5)
+    assert verification.problem == "missing: the segment was deleted"
+    assert board.component_state is ComponentState.OPERATIONAL
+    assert board.alarm == ""
+
+
+def test_the_board_carries_the_alarm_of_a_refused_write(
+    journal_of_ten: Engine, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    store = FlakyStore(tmp_path / "backup", retention_days=30)
+    store.refusing = True
+    Shipper(journal_of_ten, store).ship_once()
+
+    board = backup_board(journal_of_ten, settings)
+
+    assert board.component_state is ComponentState.MAJOR_OUTAGE
+    assert board.alarm.startswith("Backup store refused a write: access denied")
+    assert board.failing_since is not None
+    assert board.last_error == "access denied writing segments/000000000001.seg"
