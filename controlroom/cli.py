@@ -64,6 +64,16 @@ drivers_app = typer.Typer(
     help="Drivers' dedicated phones and the texts they send.", no_args_is_help=True
 )
 app.add_typer(drivers_app, name="drivers")
+backup_app = typer.Typer(
+    help="The streaming backup of the journal: ship it, verify it.",
+    no_args_is_help=True,
+)
+app.add_typer(backup_app, name="backup")
+cluster_app = typer.Typer(
+    help="The PostgreSQL cluster: members' roles, fencing an old primary.",
+    no_args_is_help=True,
+)
+app.add_typer(cluster_app, name="cluster")
 
 # soft_wrap: an error stays one line and a printed head hash stays whole,
 # whatever the terminal width.
@@ -724,3 +734,301 @@ def lab_nodes(
     finally:
         drill.stop()
     console.print(f"Lab nodes stopped at height {drill.chain.height}.")
+
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="A backup folder or s3://bucket/prefix; defaults to "
+        "CONTROLROOM_BACKUP_STORE or the backup folder in the data folder.",
+    ),
+]
+
+
+@backup_app.command("ship")
+def backup_ship(
+    store: StoreOption = None,
+    every: Annotated[
+        float | None,
+        typer.Option(help="Seconds between rounds (default: setting).", min=0.05),
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(help="Stop after this many rounds.", min=1)
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Ship new journal events to the backup store in sealed segments."""
+    from controlroom.backup.shipper import ShipReport, shipper_from_settings
+    from controlroom.backup.stores import open_store
+
+    settings = _settings()
+    engine = _engine(database_url)
+    target = open_store(settings, store)
+    shipper = shipper_from_settings(engine, settings, target)
+    console.print(f"Shipping the journal to {escape(target.location)}")
+
+    def show(report: ShipReport) -> None:
+        if report.events:
+            console.print(
+                f"Shipped {report.events} event(s) in {report.segments} "
+                f"segment(s); the store holds events up to {report.shipped_seq}"
+            )
+        if report.alarm:
+            errors.print(
+                f"[red]Backup alarm:[/red] {escape(report.alarm)} (behind by "
+                f"{report.lag.events} event(s), {report.lag.seconds:.1f} s)"
+            )
+
+    try:
+        shipper.run(
+            every_seconds=every or settings.backup_every_seconds,
+            rounds=rounds,
+            on_round=show,
+        )
+    except KeyboardInterrupt:
+        console.print("Stopped; the next run continues from the shipped position.")
+    finally:
+        target.close()
+
+
+@backup_app.command("verify")
+def backup_verify(
+    store: StoreOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Re-read every segment and name the first gap or altered object."""
+    from controlroom.backup.service import verify_and_record
+    from controlroom.backup.stores import open_store
+    from controlroom.backup.verify import require_intact
+    from controlroom.errors import StorageError
+
+    settings = _settings()
+    target = open_store(settings, store)
+    try:
+        engine: Engine | None = _engine(database_url)
+    except StorageError as exc:
+        errors.print(
+            f"[yellow]No database[/yellow] ({escape(str(exc))}): verifying the "
+            "store alone, which cannot notice its newest segments deleted."
+        )
+        engine = None
+    try:
+        report = require_intact(verify_and_record(engine, target))
+    finally:
+        target.close()
+    seq, digest = report.head
+    console.print(
+        f"[green]Backup intact[/green] at {escape(report.location)}: "
+        f"{report.segments} segment(s), events 1..{seq}, head {seq}:{digest}"
+    )
+
+
+fallback_app = typer.Typer(
+    help="Fallback order channels: the spool, merge back, the order page.",
+    no_args_is_help=True,
+)
+order_page_app = typer.Typer(
+    help="The static order page for when the web shop is down.", no_args_is_help=True
+)
+fallback_app.add_typer(order_page_app, name="order-page")
+app.add_typer(fallback_app, name="fallback")
+
+SpoolOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spool",
+        help="The spool folder (default: CONTROLROOM_FALLBACK_SPOOL_DIR or "
+        "fallback-spool in the data folder).",
+    ),
+]
+
+
+@fallback_app.command("verify")
+def fallback_verify(
+    spool: SpoolOption = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            help="SEQ:HASH of a record seen before (an earlier verify, the last "
+            "merge); catches records cut off together with the head file."
+        ),
+    ] = None,
+) -> None:
+    """Re-hash the spool and name the first edited, deleted, moved or cut record."""
+    from collections import Counter
+
+    from controlroom.fallback_orders.actions import spool_folder
+    from controlroom.fallback_orders.spool import read_spool, spool_broken
+
+    anchor = _parse_head(expect_head) if expect_head is not None else None
+    reading = read_spool(spool or spool_folder(_settings()), checkpoint=anchor)
+    if reading.problem is not None:
+        raise spool_broken(reading.folder, reading.problem)
+    channels = Counter(record.channel for record in reading.records)
+    seq, digest = reading.records[-1].seq_hash if reading.records else (0, "-")
+    console.print(
+        f"[green]Spool intact[/green] at {escape(str(reading.folder))}: "
+        f"{len(reading.records)} order(s) "
+        f"({', '.join(f'{n} {c}' for c, n in sorted(channels.items())) or 'none'}), "
+        f"head {seq}:{digest}"
+    )
+    if reading.unfinished_tail:
+        console.print(
+            "[yellow]Note:[/yellow] the last record was cut off mid-write before "
+            "it was acknowledged (a crash); the next order replaces it."
+        )
+
+
+@fallback_app.command("merge")
+def fallback_merge(
+    spool: SpoolOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Merge spooled orders into the primary, once each, in spool order."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from controlroom.fallback_orders.actions import spool_folder
+    from controlroom.fallback_orders.merge import RecordFate, merge_spool
+    from controlroom.fallback_orders.spool import spool_broken
+
+    folder = spool or spool_folder(_settings())
+    engine = _engine(database_url)
+    columns = (TextColumn("Merging"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("merge", total=None)
+        report = merge_spool(
+            engine,
+            folder,
+            actor="cli",
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+    table = Table(title=f"Merge run {report.run_id} of spool {report.spool_id[:12]}")
+    table.add_column("Channel")
+    table.add_column("Merged now", justify="right")
+    table.add_column("Already present", justify="right")
+    for channel, fates in report.by_channel.items():
+        table.add_row(
+            channel,
+            str(fates[RecordFate.MERGED]),
+            str(fates[RecordFate.ALREADY_PRESENT]),
+        )
+    table.add_row("all", str(report.merged), str(report.already_present), style="bold")
+    console.print(table)
+    if report.problem is not None:
+        raise spool_broken(folder, report.problem)
+    console.print(
+        f"[green]Merged[/green] spool records 1..{report.through_seq}: "
+        f"{report.merged} new order(s), {report.already_present} already present."
+    )
+
+
+@fallback_app.command("read-texts")
+def fallback_read_texts(
+    spool: SpoolOption = None,
+    every: Annotated[
+        float, typer.Option(help="Seconds to wait for texts each round.", min=0.5)
+    ] = 5.0,
+    rounds: Annotated[
+        int | None, typer.Option(help="Stop after this many rounds.", min=1)
+    ] = None,
+) -> None:
+    """Answer customers' order texts off the SMPP gateway; no database needed."""
+    from controlroom.broadcasts.gateways import open_gateway
+    from controlroom.fallback_orders.actions import (
+        configured_wallet,
+        read_order_texts_for,
+        spool_folder,
+    )
+    from controlroom.fallback_orders.spool import Spool
+
+    settings = _settings()
+    wallet = configured_wallet(settings)
+    opened = Spool(spool or spool_folder(settings))
+    with open_gateway(settings) as gateway:
+        lines = read_order_texts_for(
+            opened, gateway, wallet=wallet, every=every, rounds=rounds
+        )
+        for line in lines:
+            console.print(escape(line))
+
+
+@order_page_app.command("build")
+def fallback_order_page_build(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The folder to write the page to (default: order-page in the "
+            "data folder).",
+        ),
+    ] = None,
+) -> None:
+    """Write the static order page to a folder, replacing it in one step."""
+    from controlroom.db import utcnow
+    from controlroom.fallback_orders.order_page import build_order_page
+    from controlroom.status_site.records import local_minute
+
+    settings = _settings()
+    build = build_order_page(
+        out or settings.data_dir / "order-page",
+        sms_number=settings.fallback_sms_number,
+        zone=settings.timezone,
+        at=utcnow(),
+    )
+    console.print(
+        f"[green]Order page written[/green] to {escape(str(build.folder))}: "
+        f"{build.files} files; generated "
+        f"{local_minute(build.generated_at, settings.timezone)}"
+    )
+
+
+@cluster_app.command("board")
+def cluster_board_show(
+    urls: Annotated[
+        list[str],
+        typer.Argument(
+            help="One URL per member; keep passwords in ~/.pgpass or "
+            "PGPASSWORD, not on the command line."
+        ),
+    ],
+) -> None:
+    """Print each member's role and replication state (unreachable ones too)."""
+    from controlroom.availability.board import cluster_board
+
+    table = Table("member", "role", "server", "replication")
+    for row in cluster_board(urls):
+        links = ", ".join(
+            f"{link.application_name} {link.state}/{link.sync_state}"
+            for link in row.standbys
+        )
+        table.add_row(
+            escape(row.url),
+            row.role,
+            row.server or "",
+            escape(links or row.detail),
+        )
+    console.print(table)
+
+
+@cluster_app.command("fence")
+def cluster_fence(
+    data_dir: Annotated[
+        Path, typer.Argument(help="The stopped old primary's data folder.")
+    ],
+    new_primary: Annotated[
+        str,
+        typer.Option(
+            "--new-primary",
+            help="libpq conninfo of the new primary, e.g. 'host=10.0.0.2 "
+            "port=5432 user=replicator'.",
+        ),
+    ],
+) -> None:
+    """Make an old primary start only as a standby (run before promoting)."""
+    from controlroom.availability.fencing import fence_data_directory
+
+    signal = fence_data_directory(data_dir, new_primary_conninfo=new_primary)
+    console.print(
+        f"[green]Fenced[/green]: {escape(str(signal))} written; the server "
+        "starts read-only, following the new primary."
+    )

@@ -78,6 +78,45 @@ class Settings(BaseSettings):
     sms_max_segments: int = Field(default=3, ge=1, le=10)
     sms_max_attempts: int = Field(default=3, ge=1, le=10)
 
+    # The streaming backup (controlroom.backup): where sealed journal
+    # segments go, a folder or s3://bucket/prefix (unset: the backup folder
+    # in the data folder); how often, how big a segment may get, and after
+    # how many seconds of lag the backup component goes to an outage. S3
+    # needs its endpoint set explicitly (no default AWS address is ever
+    # used) and the retention its Object Lock must keep at least. The keys
+    # come from CONTROLROOM_BACKUP_S3_ACCESS_KEY_ID and ..._SECRET_ACCESS_KEY
+    # or an owner-only backup_s3_credentials_file of KEY=value lines.
+    backup_store: str | None = None
+    backup_every_seconds: float = Field(default=1.0, ge=0.05, le=3600)
+    backup_segment_events: int = Field(default=10_000, ge=1, le=1_000_000)
+    backup_lag_alarm_seconds: float = Field(default=10.0, gt=0, le=86_400)
+    backup_retention_days: int = Field(default=30, ge=1, le=36_500)
+    backup_s3_endpoint: str | None = None
+    backup_s3_region: str = "us-east-1"
+    backup_s3_access_key_id: SecretStr | None = None
+    backup_s3_secret_access_key: SecretStr | None = None
+    backup_s3_credentials_file: Path | None = None
+
+    # The fallback order channels (controlroom.fallback_orders): the spool
+    # folder on storage apart from the database (unset: fallback-spool in
+    # the data folder); the number customers text orders to, as the static
+    # order page shows it; the watch-only account key (xpub/zpub/vpub or a
+    # descriptor, never a private key) spooled orders get addresses from --
+    # an account of its own, not the one the primary's fallback wallet
+    # issues from -- its network and first receive index.
+    fallback_spool_dir: Path | None = None
+    fallback_sms_number: str | None = None
+    fallback_wallet_key: str | None = None
+    fallback_wallet_network: Literal["mainnet", "testnet", "signet", "regtest"] = (
+        "mainnet"
+    )
+    fallback_wallet_first_index: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    # The PostgreSQL cluster board (controlroom.availability.board): one
+    # URL per member, as a JSON list (passwords in ~/.pgpass, not here);
+    # unset, the members are the hosts of database_url.
+    cluster_member_urls: list[str] = Field(default_factory=list)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

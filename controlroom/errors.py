@@ -45,7 +45,24 @@
      |                             message is the reply to send back
      +-- DemoWorldError            the demo world cannot be built or played
      +-- StatusSiteError           the status site cannot be built into or
-                                   read from a folder (``folder`` names it)
+     |                             read from a folder (``folder`` names it)
+     +-- BackupError               a backup store cannot be reached or set up
+     |    +-- StoreRefused         the store refused a write, an overwrite or
+     |    |                        a delete of a locked object (``key``)
+     |    +-- BackupBroken         verification found a gap, an altered,
+     |                             truncated or reordered segment (``key``
+     |                             and ``seq`` name the first)
+     +-- AvailabilityError         fail-over, cluster or replication trouble
+          +-- WriteInDoubt         a commit's outcome stayed unknown after every
+                                   retry (``key`` names the write)
+     +-- FallbackOrderError        a fallback order cannot be spooled, read or
+          |                        merged back
+          +-- SpoolBroken          the spool's chain is broken: an edited,
+          |                        deleted, reordered or truncated record
+          |                        (``seq`` names the first)
+          +-- OrderTextNotUnderstood  (controlroom.fallback_orders.order_texts)
+                                   a customer's text is no order; the
+                                   message is the reply to send back
 
 Pages catch ``ControlRoomError`` and show its message with ``st.error``; the
 message is written for the person who has to act on it.
@@ -225,3 +242,55 @@ class StatusSiteError(ControlRoomError):
     def __init__(self, message: str, *, folder: str) -> None:
         super().__init__(message)
         self.folder = folder
+
+
+class AvailabilityError(ControlRoomError):
+    """A fail-over, cluster member or replication step failed."""
+
+
+class WriteInDoubt(AvailabilityError):
+    """A write's commit may or may not have been stored; ``key`` names it.
+
+    Never a failure: re-submitting the same key later either stores it or
+    finds it already stored.
+    """
+
+    def __init__(self, message: str, *, key: str | None, attempts: int) -> None:
+        super().__init__(message)
+        self.key = key
+        self.attempts = attempts
+
+
+class BackupError(ControlRoomError):
+    """A backup store cannot be reached, read or set up as required."""
+
+
+class StoreRefused(BackupError):
+    """The store refused to write, overwrite or delete the object ``key``."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class BackupBroken(BackupError):
+    """Verification found the first gap or altered object in a backup."""
+
+    def __init__(self, message: str, *, key: str, seq: int | None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.seq = seq
+
+
+class FallbackOrderError(ControlRoomError):
+    """A fallback order cannot be spooled, read or merged back."""
+
+
+class SpoolBroken(FallbackOrderError):
+    """The spool's hash chain does not hold; ``seq`` names the first bad record."""
+
+    def __init__(self, message: str, *, folder: str, seq: int, problem: str) -> None:
+        super().__init__(message)
+        self.folder = folder
+        self.seq = seq
+        self.problem = problem

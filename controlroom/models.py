@@ -1,7 +1,9 @@
 """Every table, imported in one place so the metadata is complete."""
 
+import controlroom.backup.models
 import controlroom.broadcasts.models
 import controlroom.driver_sms.models
+import controlroom.fallback_orders.models
 import controlroom.incidents.models
 import controlroom.payments.lightning.models
 import controlroom.payments.tracking.models
