@@ -148,6 +148,16 @@ SCREENS: tuple[Screen, ...] = (
         frozenset({Role.MANAGEMENT, Role.OPS}),
     ),
     Screen(
+        "backups",
+        "Backups and fail-over",
+        "pages/backups.py",
+        "availability",
+        ":material/backup:",
+        "Audit",
+        # Server addresses and the spool's folder: for the people who run them.
+        frozenset({Role.MANAGEMENT, Role.OPS}),
+    ),
+    Screen(
         "journal",
         "Journal",
         "pages/journal.py",
