@@ -14,7 +14,13 @@ from sqlalchemy import Engine
 from controlroom.errors import ControlRoomError
 from controlroom.health.models import ComponentState
 from controlroom.incidents import actions
-from controlroom.incidents.board import CallBoard, CallScreen, call_prompt, call_screen
+from controlroom.incidents.board import (
+    CallBoard,
+    CallScreen,
+    call_prompt,
+    call_screen,
+    call_version,
+)
 from controlroom.incidents.cadence import Severity
 from controlroom.incidents.models import (
     CallItemKind,
@@ -28,6 +34,7 @@ from controlroom.session_frame import Frame, error_markdown, frame_of
 MESSAGE_KEY = "incident_call_message"
 CHOSEN_KEY = "incident_call_chosen"
 CHECKED_KEY = "incident_call_checked"
+VERSION_KEY = "incident_call_version"
 SEVERITIES: list[Severity] = list(Severity)
 VISIBILITIES: list[Visibility] = list(Visibility)
 ROLES: list[IncidentRole] = list(IncidentRole)
@@ -41,7 +48,11 @@ IMPACTS = (
 
 
 @st.cache_data(ttl=2, show_spinner=False)
-def load(_engine: Engine, url: str, zone: str, incident_id: int | None) -> CallScreen:
+def load(
+    _engine: Engine, url: str, zone: str, incident_id: int | None, version: int
+) -> CallScreen:
+    # ``version`` (the newest incident change) is part of the key: a change
+    # is shown at once, never two seconds late from the cache.
     return call_screen(_engine, zone=zone, incident_id=incident_id)
 
 
@@ -119,7 +130,8 @@ def open_form(frame: Frame, screen: CallScreen, *, first: bool) -> None:
 
 def headline(frame: Frame, incident_id: int) -> None:
     """The incident in one line and the report due; redrawn on the refresh."""
-    screen = load(frame.engine, frame.url, frame.zone, incident_id)
+    version = st.session_state.get(VERSION_KEY, 0)
+    screen = load(frame.engine, frame.url, frame.zone, incident_id, version)
     board = screen.board
     if board is None:
         return
@@ -494,6 +506,16 @@ def timeline(frame: Frame, board: CallBoard) -> None:
             )
 
 
+def redraw_on_change(frame: Frame) -> None:
+    """Redraw the screen when any incident changed since it was drawn.
+
+    Someone else may open an incident, a driver's item may come in by SMS:
+    the screen must not keep saying "no incident" while the banner knows.
+    """
+    if call_version(frame.engine) != st.session_state.get(VERSION_KEY):
+        st.rerun(scope="app")
+
+
 def render() -> None:
     try:
         frame = frame_of(st.session_state, screen="incident_call")
@@ -504,7 +526,11 @@ def render() -> None:
     if message := st.session_state.pop(MESSAGE_KEY, None):
         st.success(message)
 
-    screen = load(frame.engine, frame.url, frame.zone, st.session_state.get(CHOSEN_KEY))
+    version = st.session_state[VERSION_KEY] = call_version(frame.engine)
+    st.fragment(run_every=frame.settings.refresh_seconds)(redraw_on_change)(frame)
+    screen = load(
+        frame.engine, frame.url, frame.zone, st.session_state.get(CHOSEN_KEY), version
+    )
     if screen.board is None:
         st.info("No incident is open. If something is wrong, open one below.")
         open_form(frame, screen, first=True)

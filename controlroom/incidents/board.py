@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from controlroom.clock import operating_now
@@ -40,6 +40,7 @@ from controlroom.incidents.models import (
 )
 from controlroom.incidents.service import last_report, open_incidents
 from controlroom.incidents.timeline import TimelineEntry, incident_timeline
+from controlroom.journal.models import JournalEvent
 from controlroom.session_frame import local_time
 
 Clock = Callable[[datetime | None], str]
@@ -378,6 +379,23 @@ def call_screen(engine: Engine, *, zone: str, incident_id: int | None) -> CallSc
             open_incidents=tuple(incident_line(i, now=now) for i in incidents),
             components=tuple(components),
         )
+
+
+def call_version(engine: Engine) -> int:
+    """Return the newest journal sequence of any incident's change (0: none).
+
+    The call screen compares it between refreshes and redraws only when
+    something changed: an incident opened elsewhere, a driver's item, a report.
+    """
+    with Session(read_only(engine)) as session:
+        newest = session.scalar(
+            select(func.max(JournalEvent.seq)).where(
+                # A prefix range, so the subject index serves it.
+                JournalEvent.subject >= "incident:",
+                JournalEvent.subject < "incident;",
+            )
+        )
+    return int(newest or 0)
 
 
 def call_prompt(

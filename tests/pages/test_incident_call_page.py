@@ -254,3 +254,21 @@ def test_a_new_incident_starts_restricted_and_at_sev3(small_day_app: SmallDay) -
         Severity.SEV3
     )
     assert app.radio[0].value is Visibility.RESTRICTED
+
+
+def test_an_incident_opened_elsewhere_shows_on_the_next_run_not_two_seconds_late(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    from controlroom.incidents.board import call_version
+
+    app = sign_in(Role.DISPATCHER)
+    app.switch_page(PAGE).run()
+    assert any("No incident is open" in i.value for i in app.info)
+    before = call_version(engine)
+
+    open_sev2(engine, reported_minutes_ago=5)  # someone else, another process
+    app.run()
+
+    assert call_version(engine) > before
+    assert not any("No incident is open" in i.value for i in app.info)
+    assert "Payment tracker stopped" in markdown(app)
