@@ -47,6 +47,8 @@ class ParcelFacts:
     delivered_at: datetime | None
     sender_city: str
     recipient_city: str
+    # From the journal's ParcelCancelled event: parcels keep no column for it.
+    cancelled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ def hour_band(moment: datetime, zone: str) -> str:
 
 def latest_event(facts: ParcelFacts) -> tuple[datetime, str]:
     """Return when the parcel last changed and the city it changed in."""
+    if facts.cancelled_at is not None:
+        return facts.cancelled_at, facts.sender_city
     if facts.delivered_at is not None:
         return facts.delivered_at, facts.recipient_city
     if facts.picked_up_at is not None:

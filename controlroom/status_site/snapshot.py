@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from controlroom.health.models import Component, ComponentKind
 from controlroom.incidents.public import PublicIncident, public_incidents
+from controlroom.journal.models import JournalEvent
 from controlroom.orders.models import Parcel, ParcelStatus, Party
 from controlroom.status_site.components import (
     ComponentReading,
@@ -66,6 +67,7 @@ def published_parcels(
     since = now - timedelta(days=keep_days)
     rows = session.execute(
         select(
+            Parcel.id,
             Parcel.code,
             Parcel.status,
             Parcel.ordered_at,
@@ -84,8 +86,27 @@ def published_parcels(
         )
         .order_by(Parcel.code)
     ).all()
-    facts = [ParcelFacts(*row) for row in rows]
+    cancelled = _cancel_times(
+        session, [row[0] for row in rows if row[2] is ParcelStatus.CANCELLED]
+    )
+    facts = [ParcelFacts(*row[1:], cancelled_at=cancelled.get(row[0])) for row in rows]
     return [f for f in facts if is_published(f, now=now, keep_days=keep_days)]
+
+
+def _cancel_times(session: Session, parcel_ids: list[int]) -> dict[int, datetime]:
+    """When each cancelled parcel was cancelled, from its journal event."""
+    if not parcel_ids:
+        return {}
+    subjects = {f"parcel:{parcel_id}": parcel_id for parcel_id in parcel_ids}
+    rows = session.execute(
+        select(JournalEvent.subject, func.max(JournalEvent.occurred_at))
+        .where(
+            JournalEvent.kind == "ParcelCancelled",
+            JournalEvent.subject.in_(subjects),
+        )
+        .group_by(JournalEvent.subject)
+    ).all()
+    return {subjects[subject]: at for subject, at in rows}
 
 
 def component_readings(session: Session) -> list[ComponentReading]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from controlroom.config import Settings
 from controlroom.errors import ConfigurationError, PackageCodeError
@@ -21,6 +22,7 @@ from controlroom.status_site.records import (
     parcel_record,
     public_city,
 )
+from tests.status_site.conftest import StatusDay
 
 AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -148,3 +150,37 @@ def test_a_city_that_looks_like_an_address_is_left_out() -> None:
     assert public_city("Oslo, Storgata 1") == ""
     assert public_city("0150 Oslo") == ""
     assert public_city("x" * 41) == ""
+
+
+def test_a_cancelled_parcel_shows_when_it_was_cancelled_not_when_ordered(
+    engine: Engine, status_day: StatusDay
+) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from controlroom.orders.models import Parcel
+    from controlroom.orders.service import cancel_order
+    from controlroom.status_site.snapshot import published_parcels
+    from tests.overview.small_day import NOW
+
+    cancelled_at = NOW - timedelta(minutes=10)
+    with Session(engine) as session, session.begin():
+        parcel = session.scalars(
+            select(Parcel).where(Parcel.status == ParcelStatus.ORDERED)
+        ).first()
+        assert parcel is not None
+        code = parcel.code
+        cancel_order(
+            session, parcel=parcel, at=cancelled_at, actor="t", reason="customer"
+        )
+    with Session(engine) as session:
+        [found] = [
+            f
+            for f in published_parcels(session, now=NOW, keep_days=14)
+            if f.code == code
+        ]
+
+    assert found.cancelled_at == cancelled_at
+    record = parcel_record(found, zone="UTC")
+    assert record.status == "cancelled"
+    assert record.when == "Fri 4 Dec, 10:00–12:00 UTC"  # ordered in 08:00–10:00

@@ -133,7 +133,7 @@
     }
     if (compact.length !== DATA_SYMBOLS + 1) {
       throw new CodeProblem("length", "A package code has " +
-        (DATA_SYMBOLS + 1) + " letters and digits (like 7KQ2-9XWM-4TC8); " +
+        (DATA_SYMBOLS + 1) + " letters and digits (like 7KQ2-9XWM-4TCZ); " +
         "this one has " + compact.length + ".");
     }
     // The 55-bit number is too big for a double; its remainder is not.
