@@ -225,9 +225,9 @@ def deliveries(frame: Frame, board: BroadcastBoard) -> None:
     for item in board.flagged:
         left, right = st.columns([4, 1])
         left.markdown(
-            f"Message {item.message_id} ({item.update_key}, "
-            f"{CHANNEL_WORDS[item.channel]}, to {item.recipient}) failed after "
-            f"{item.attempts} attempt(s): {item.reason}"
+            f"**{CHANNEL_WORDS[item.channel]} to {item.recipient}** failed after "
+            f"{item.attempts} attempt(s): {item.reason} "
+            f"(message {item.message_id}, {item.update_key})"
         )
         if frame.user.role in BROADCASTERS and right.button(
             "Send again", key=f"retry_{item.message_id}"

@@ -16,6 +16,8 @@ from controlroom.broadcasts.models import (
     MessageState,
     UnmatchedReceipt,
 )
+from controlroom.dispatch.models import Driver
+from controlroom.orders.models import Party, PartyKind
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,24 @@ def flagged_messages(session: Session, *, limit: int = 100) -> list[FlaggedMessa
             m.attempts,
             m.last_error,
             m.finished_at,
-            f"party {m.party_id}" if m.party_id else "a number not on record",
+            _recipient_words(session, m.party_id),
         )
         for m in session.scalars(query)
     ]
+
+
+def _recipient_words(session: Session, party_id: int | None) -> str:
+    """A driver by call sign, a customer by the last digits of the number."""
+    party = session.get(Party, party_id) if party_id else None
+    if party is None:
+        return "a number not on record"
+    if party.kind is PartyKind.DRIVER:
+        callsign = session.scalar(
+            select(Driver.callsign).where(Driver.party_id == party.id)
+        )
+        return f"driver {callsign}" if callsign else "a driver"
+    ending = "".join(c for c in party.phone if c.isdigit())[-3:]
+    return f"a customer (phone ending {ending})" if ending else "a customer"
 
 
 def unmatched_receipts(session: Session, *, limit: int = 100) -> list[UnmatchedReceipt]:

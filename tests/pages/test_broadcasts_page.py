@@ -80,6 +80,7 @@ def test_failed_messages_and_unmatched_receipts_are_shown_with_a_retry(
     app = open_page(Role.OPS)
     page_text = " ".join(m.value for m in app.markdown)
     assert "failed after 1 attempt(s): Delivery receipt said UNDELIV" in page_text
+    assert "to a customer (phone ending" in page_text
     unmatched = next(d.value for d in app.dataframe if "Id" in d.value.columns)
     assert list(unmatched["Id"]) == ["99"]
     button(app, "Send again").click().run()
