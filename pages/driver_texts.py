@@ -49,7 +49,9 @@ def texts_section(board: DriverTextsBoard, zone: str) -> None:
         return
     if board.problems:
         st.warning(
-            f"{board.problems} of the latest texts need a look; they are listed first.",
+            f"{board.problems} of the latest texts "
+            f"{'needs' if board.problems == 1 else 'need'} a look; "
+            "they are listed first.",
             icon=":material/warning:",
         )
     lines = board.texts
@@ -75,8 +77,10 @@ def phones_section(frame: Frame, board: DriverTextsBoard) -> None:
     keeps = frame.user.role in PHONE_KEEPERS
     for phone in board.locked:
         until = short_time(phone.locked_until, frame.zone)
+        # The masked number's stars would end the bold early: escape them.
+        masked = phone.phone.replace("*", r"\*")
         st.error(
-            f"**{phone.callsign}'s phone {phone.phone} is locked** until "
+            f"**{phone.callsign}'s phone {masked} is locked** until "
             f"{until} after five wrong PINs.",
             icon=":material/lock:",
         )

@@ -216,7 +216,7 @@ def _unknown_command(keyword: str) -> str:
     hint = f" Did you mean {close[0]}?" if close else ""
     if any(char.isdigit() for char in keyword):
         # Never echo digits: the word may be the PIN typed first.
-        shown = "A text must start with a command word"
+        shown = "A text must start with a command word."
     elif all(char.isprintable() for char in keyword) and len(keyword) <= 12:
         shown = f"Unknown command '{keyword}'."
     else:

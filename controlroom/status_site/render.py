@@ -145,11 +145,9 @@ def _incidents_section(snapshot: SiteSnapshot) -> list[str]:
 def _incident(
     incident: PublicIncident, services: tuple[str, ...], zone: str
 ) -> list[str]:
+    # No severity: "SEV2 major" is the control room's word, not a customer's.
     state = "Resolved" if incident.resolved_at is not None else "Ongoing"
-    meta = [
-        f"{state} · {escape(incident.severity_label)}",
-        f"started {escape(local_minute(incident.started_at, zone))}",
-    ]
+    meta = [state, f"started {escape(local_minute(incident.started_at, zone))}"]
     if incident.resolved_at is not None:
         meta.append(f"resolved {escape(local_minute(incident.resolved_at, zone))}")
     if services:
@@ -162,10 +160,14 @@ def _incident(
     ]
     for update in incident.updates:
         stamp = utc_stamp(update.at)
+        label = update.status.value.capitalize()
+        # A report that already opens with its status word says it once.
+        prefix = "" if update.text.lower().startswith(label.lower()) else f"{label} — "
         lines.append(
             f'<li><time datetime="{stamp}">{escape(local_minute(update.at, zone))}'
-            f"</time> · {escape(update.status.value.capitalize())} — "
-            f"{escape(update.text)}</li>"
+            f"</time> · {escape(prefix)}{escape(update.text)}</li>"
         )
+    if not incident.updates:
+        lines.append("<li>No update published yet.</li>")
     lines += ["</ol>", "</article>"]
     return lines

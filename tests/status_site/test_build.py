@@ -149,6 +149,7 @@ def test_index_shows_services_the_public_incident_and_its_time(site: Path) -> No
     assert "Fri 4 Dec 2026, 12:25 CET</time> · Investigating — Card-free" in page
     assert "affects Payments" in page
     assert "eu-north" not in page
+    assert "SEV" not in page  # the control room's word, not a customer's
 
 
 def test_the_page_loads_nothing_from_another_origin(site: Path) -> None:
