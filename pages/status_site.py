@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from controlroom.errors import ControlRoomError
 from controlroom.session_frame import Frame, error_markdown, frame_of, local_time
@@ -102,7 +101,8 @@ def render() -> None:
         return
     lookup_section(state.info)
     st.subheader("Preview of the public page")
-    components.html(preview_html(state.info), height=900, scrolling=True)
+    # The preview is our own escaped page with its script left out.
+    st.iframe(preview_html(state.info), height=900)
 
 
 render()
