@@ -736,6 +736,80 @@ def lab_nodes(
     console.print(f"Lab nodes stopped at height {drill.chain.height}.")
 
 
+@lab_app.command("smsc")
+def lab_smsc(
+    write: Annotated[
+        Path, typer.Option(help="Where to write the settings that point at it.")
+    ] = Path("lab-smsc.env"),
+    text: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NUMBER:TEXT a handset sends once a client is bound, e.g. "
+            "'+4791234567:HELP'; repeat for more."
+        ),
+    ] = None,
+    receipt_stat: Annotated[
+        str, typer.Option(help="The stat word of delivery receipts.")
+    ] = "DELIVRD",
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds.", min=1.0)
+    ] = None,
+) -> None:
+    """Run a lab SMSC (SMPP 3.4) on 127.0.0.1 for a drill of the SMS paths."""
+    import os
+    import secrets
+    import time as clock
+
+    from controlroom.messaging.smsc_lab import LabSmsc
+
+    texts: list[tuple[str, str]] = []
+    for entry in text or []:
+        number, colon, body = entry.partition(":")
+        if not colon or not number.strip() or not body.strip():
+            raise typer.BadParameter(
+                f"{entry!r} is not NUMBER:TEXT, e.g. '+4791234567:HELP'.",
+                param_hint="--text",
+            )
+        texts.append((number.strip(), body.strip()))
+    password = secrets.token_hex(4)  # SMPP passwords are at most 8 characters
+    secret = write.with_suffix(".secret")
+    with LabSmsc(system_id="cryptopack", password=password) as smsc:
+        smsc.faults.receipt_stat = receipt_stat
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(password + "\n")
+        write.write_text(
+            "CONTROLROOM_SMS_GATEWAY=smpp\n"
+            "CONTROLROOM_SMS_HOST=127.0.0.1\n"
+            f"CONTROLROOM_SMS_PORT={smsc.port}\n"
+            "CONTROLROOM_SMS_ACCOUNT=cryptopack\n"
+            f"CONTROLROOM_SMS_SECRET_FILE={secret.resolve()}\n",
+            encoding="utf-8",
+        )
+        console.print(
+            f"Lab SMSC on 127.0.0.1:{smsc.port}; settings in {write}. Use it with:"
+        )
+        console.print(f"  set -a; . {write}; set +a; controlroom messages send")
+        began, shown = clock.monotonic(), 0
+        try:
+            while duration is None or clock.monotonic() - began < duration:
+                while texts:
+                    try:
+                        smsc.deliver_text(*texts[0])
+                    except LookupError:
+                        break  # nobody bound to receive yet
+                    console.print(f"handset {texts[0][0]} texted {texts[0][1]!r}")
+                    texts.pop(0)
+                submitted = len(smsc.submitted)
+                if submitted != shown:
+                    console.print(f"{submitted} message part(s) submitted so far")
+                    shown = submitted
+                clock.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+    console.print(f"Lab SMSC stopped; {shown} part(s) were submitted.")
+
+
 StoreOption = Annotated[
     str | None,
     typer.Option(
