@@ -123,7 +123,14 @@ def parse_command(raw: str) -> Command:
             f"Your text is {len(text)} characters; a command is much shorter. "
             f"Send one command per text: {COMMAND_LIST}."
         )
-    words = text.split()
+    # A full stop or ! at the end and a colon after the command word are
+    # punctuation, not part of the PIN or the command: "PU: code 1234."
+    words = text.strip().rstrip(".!").split()
+    if not words:
+        raise CommandNotUnderstood(f"Your text was empty. Send {COMMAND_LIST}.")
+    words[0] = words[0].rstrip(":")
+    if not words[0]:
+        words = words[1:]
     if not words:
         raise CommandNotUnderstood(f"Your text was empty. Send {COMMAND_LIST}.")
 

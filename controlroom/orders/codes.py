@@ -27,7 +27,10 @@ CHECK_MODULUS = 37
 
 _VALUES = {symbol: value for value, symbol in enumerate(ALPHABET)}
 _CONFUSABLES = {"O": "0", "I": "1", "L": "1"}
-_IGNORED = {" ", "-", "\t", "."}
+# Separators people (and phones' keyboards) put between the groups: spaces,
+# hyphens and dashes of every width, invisible joiners. The status site's
+# script reads codes with the same set (assets/site.js).
+_IGNORED = set(" -\t.\u00a0\u2009\u202f\u200b\u2010\u2011\u2012\u2013\u2014\u2212")
 
 
 def _check_value(number: int) -> int:

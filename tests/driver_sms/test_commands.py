@@ -26,6 +26,9 @@ CODE = "7KQ2-9XWM-4TCZ"
         "PICKEDUP 7kq2 9xwm 4tcz 1234",
         "Picked up 7kq2-9xwm-4tcz 1234",
         "pick up 7KQ2-9XWM-4TCZ 1234",
+        "PU: 7kq2-9xwm-4tcz 1234.",
+        "pu 7KQ2\u20139XWM\u20144TCZ 1234",
+        "pu 7KQ2\u200b9XWM 4TCZ 1234!",
         "pu 7kq2.9xwm.4tcz 1234\n",
     ],
 )

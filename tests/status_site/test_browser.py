@@ -217,6 +217,8 @@ CODE_INPUTS = [
     "4KHK-Y80Z-DS7F",
     "4KHK-Y80Z-DS7",
     "4KHK-Y80Z-DS7U",
+    "4khk\u2013y80z\u2014ds7e",  # en and em dashes from a phone's keyboard
+    "4KHK\u00a0Y80Z\u200bDS7E",  # a no-break space and a zero-width space
     "",
 ]
 

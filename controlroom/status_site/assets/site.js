@@ -108,7 +108,7 @@
      case, spaces, hyphens and dots ignored; O read as 0, I and L as 1. */
   var ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   var CONFUSABLES = { O: "0", I: "1", L: "1" };
-  var IGNORED = " -\t.";
+  var IGNORED = " -\t.\u00a0\u2009\u202f\u200b\u2010\u2011\u2012\u2013\u2014\u2212";
   var DATA_SYMBOLS = 11;
   var CHECK_MODULUS = 37;
 
