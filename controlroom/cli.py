@@ -25,6 +25,8 @@ from controlroom.payments.nodes.base import PaymentNode
 from controlroom.schema import check_database, open_checked_database, upgrade_database
 
 if TYPE_CHECKING:
+    from controlroom.backup.drills import DrillResult
+    from controlroom.backup.restore import RestoreReport
     from controlroom.broadcasts.outbox import RoundReport
 
 app = typer.Typer(
@@ -65,7 +67,7 @@ drivers_app = typer.Typer(
 )
 app.add_typer(drivers_app, name="drivers")
 backup_app = typer.Typer(
-    help="The streaming backup of the journal: ship it, verify it.",
+    help="The backup: ship the journal, snapshot, verify, restore, drill.",
     no_args_is_help=True,
 )
 app.add_typer(backup_app, name="backup")
@@ -893,8 +895,167 @@ def backup_verify(
     seq, digest = report.head
     console.print(
         f"[green]Backup intact[/green] at {escape(report.location)}: "
-        f"{report.segments} segment(s), events 1..{seq}, head {seq}:{digest}"
+        f"{report.segments} segment(s), events 1..{seq}, head {seq}:{digest}; "
+        f"{report.snapshots} snapshot(s) match their manifests"
     )
+
+
+@backup_app.command("snapshot")
+def backup_snapshot(
+    store: StoreOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Copy the database into the store, then ship the journal through it."""
+    from controlroom.backup.service import snapshot_and_ship
+    from controlroom.backup.stores import open_store
+
+    settings = _settings()
+    engine = _engine(database_url)
+    target = open_store(settings, store)
+    try:
+        manifest = snapshot_and_ship(engine, target, settings=settings)
+    finally:
+        target.close()
+    console.print(
+        f"[green]Snapshot stored[/green] as {escape(manifest.object_key)} in "
+        f"{escape(target.location)}: journal head {manifest.head_seq}, "
+        f"{manifest.size:,} bytes, {manifest.row_counts.get('parcels', 0):,} "
+        "parcel(s); the journal is shipped through it"
+    )
+
+
+@backup_app.command("restore")
+def backup_restore(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="The database to create: a SQLite URL of a new file."
+        ),
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Rebuild a database from the newest good snapshot plus the journal."""
+    from controlroom.backup.restore import restore_database
+    from controlroom.backup.stores import open_store
+
+    target = open_store(_settings(), store)
+    try:
+        report = restore_database(target, to)
+    finally:
+        target.close()
+    _print_restore(report)
+
+
+def _print_restore(report: RestoreReport) -> None:
+    snapshot = report.snapshot
+    for passed in report.passed_over:
+        errors.print(f"[yellow]Passed over[/yellow] {escape(passed)}")
+    console.print(
+        f"Restored {escape(report.target)} from {escape(snapshot.object_key)} "
+        f"(journal head {snapshot.head_seq}) and {report.appended:,} journal "
+        f"event(s) after it, in {report.seconds:.2f} s"
+    )
+    table = Table("table", "in snapshot", "added", "expected", "found", "ok")
+    shown = [c for c in report.counts if c.expected or c.found or not c.ok]
+    for count in shown:
+        table.add_row(
+            count.table,
+            f"{count.in_snapshot:,}",
+            f"{count.added:,}",
+            f"{count.expected:,}",
+            f"{count.found:,}",
+            "yes" if count.ok else "[red]NO[/red]",
+        )
+    console.print(table)
+    if len(shown) < len(report.counts):
+        console.print(f"{len(report.counts) - len(shown)} empty table(s) match too")
+    applied = ", ".join(f"{k} {n}" for k, n in sorted(report.replay.applied.items()))
+    console.print(f"Re-applied to their tables: {applied or 'none'}")
+    if report.journal_only:
+        kept = ", ".join(f"{k} {n}" for k, n in report.journal_only.items())
+        console.print(
+            f"[yellow]In the journal, not re-applied to its tables:[/yellow] {kept}"
+        )
+    restored, shipped = report.head_restored, report.head_shipped
+    console.print(
+        f"Journal head restored {restored[0]}:{restored[1]}; last shipped "
+        f"segment {shipped[0]}:{shipped[1]} "
+        + ("[green](same)[/green]" if restored == shipped else "[red](differ)[/red]")
+    )
+
+
+drill_app = typer.Typer(
+    help="Restore drills, recorded and shown on the Backups screen.",
+    no_args_is_help=True,
+)
+backup_app.add_typer(drill_app, name="drill")
+
+
+def _print_drill(result: DrillResult) -> None:
+    if result.report is not None:
+        _print_restore(result.report)
+    if result.quarantine:
+        console.print(f"Encrypted files kept in {escape(result.quarantine)}")
+    words = (
+        f"Drill {result.drill_id} ({result.kind}) {result.outcome} in "
+        f"{result.seconds:.2f} s; lost events: {result.lost_events}"
+    )
+    if not result.ok:
+        errors.print(f"[red]{escape(words)}[/red]: {escape(result.problem)}")
+        raise typer.Exit(1)
+    console.print(f"[green]{escape(words)}[/green]")
+
+
+@drill_app.command("restore")
+def backup_drill_restore(
+    store: StoreOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Restore into a temporary file and record the drill in the database."""
+    from controlroom.backup.drills import run_restore_drill
+    from controlroom.backup.stores import open_store
+
+    engine = _engine(database_url)
+    target = open_store(_settings(), store)
+    try:
+        result = run_restore_drill(engine, target, actor="cli")
+    finally:
+        target.close()
+    _print_drill(result)
+
+
+@drill_app.command("ransomware")
+def backup_drill_ransomware(
+    i_mean_it: Annotated[
+        bool,
+        typer.Option(
+            "--i-mean-it",
+            help="Confirm: the database file and its local copies are "
+            "overwritten with junk, then restored from the write-once store.",
+        ),
+    ] = False,
+    store: StoreOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Play ransomware on the SQLite demo database, restore it, record it.
+
+    Stop the control room and the simulator first: they would be writing
+    to a file that is being overwritten.
+    """
+    from controlroom.backup.drills import run_ransomware_drill
+    from controlroom.backup.stores import open_store
+
+    settings = _settings()
+    target = open_store(settings, store)
+    try:
+        result = run_ransomware_drill(
+            settings,
+            target,
+            database_url=database_url or settings.resolved_database_url,
+            actor="cli",
+            i_mean_it=i_mean_it,
+        )
+    finally:
+        target.close()
+    _print_drill(result)
 
 
 fallback_app = typer.Typer(

@@ -50,8 +50,11 @@
      |    +-- StoreRefused         the store refused a write, an overwrite or
      |    |                        a delete of a locked object (``key``)
      |    +-- BackupBroken         verification found a gap, an altered,
-     |                             truncated or reordered segment (``key``
-     |                             and ``seq`` name the first)
+     |    |                        truncated or reordered segment (``key``
+     |    |                        and ``seq`` name the first)
+     |    +-- RestoreRefused       a restore or drill would not give a whole
+     |                             database: no good snapshot, a target in
+     |                             use, a count or head that does not match
      +-- AvailabilityError         fail-over, cluster or replication trouble
           +-- WriteInDoubt         a commit's outcome stayed unknown after every
                                    retry (``key`` names the write)
@@ -280,6 +283,14 @@ class BackupBroken(BackupError):
         super().__init__(message)
         self.key = key
         self.seq = seq
+
+
+class RestoreRefused(BackupError):
+    """A restore or drill was refused; ``key`` names the object, if one."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class FallbackOrderError(ControlRoomError):

@@ -98,6 +98,28 @@ def backup_section(frame: Frame, board: BackupBoard) -> None:
             )
 
 
+def drills_section(frame: Frame, board: BackupBoard) -> None:
+    st.subheader("Restore drills")
+    if not board.drills:
+        st.caption(
+            "No restore drill recorded yet: run `controlroom backup drill restore`."
+        )
+        return
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "When": short_time(d.at, frame.zone),
+                "Kind": d.kind,
+                "Seconds": round(d.seconds, 2),
+                "Lost events": d.lost_events,
+                "Outcome": d.outcome + (f": {d.problem}" if d.problem else ""),
+            }
+            for d in board.drills
+        ),
+        hide_index=True,
+    )
+
+
 ROLE_WORDS = {
     "primary": "Primary (takes orders)",
     "standby": "Standby",
@@ -196,6 +218,7 @@ def render() -> None:
         st.error(error_markdown(exc))
         return
     backup_section(frame, backup)
+    drills_section(frame, backup)
     cluster_section(members)
     fallback_section(spool)
 

@@ -2,7 +2,8 @@
 
 One read for the page: where the journal is shipped, how far it got, how
 far behind it is now, whether the store still guards what it holds, the
-last verification, and the alarm the backup component carries.
+last verification, the alarm the backup component carries, and the newest
+restore drills.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from controlroom.backup.alarm import BACKUP_COMPONENT, BackupLag, measure_lag
+from controlroom.backup.drills import DrillRow, recent_drills
 from controlroom.backup.models import (
     BackupPosition,
     BackupShipment,
@@ -24,6 +26,8 @@ from controlroom.config import Settings
 from controlroom.db import utcnow
 from controlroom.health.models import Component, ComponentState
 from controlroom.journal import journal_head
+
+DRILLS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class BackupBoard:
     recent_shipments: tuple[Shipment, ...]
     component_state: ComponentState | None
     alarm: str
+    drills: tuple[DrillRow, ...] = ()
 
     @property
     def shipping_started(self) -> bool:
@@ -114,6 +119,7 @@ def backup_board(
             select(Component).where(Component.key == BACKUP_COMPONENT)
         )
         head_seq, _ = journal_head(session)
+        drills = recent_drills(session, limit=DRILLS_SHOWN)
 
     return BackupBoard(
         location=location,
@@ -138,6 +144,7 @@ def backup_board(
         ),
         component_state=component.state if component else None,
         alarm=component.note if component and component.state.is_down else "",
+        drills=drills,
     )
 
 

@@ -1,10 +1,18 @@
-"""Backup tables: the shipped position per store, its segments, verifications."""
+"""Backup tables: shipped position per store, segments, verifications, drills."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controlroom.db import Base, UTCDateTime
@@ -70,3 +78,37 @@ class BackupVerification(Base):
     problem: Mapped[str] = mapped_column(String(500), default="")
     problem_key: Mapped[str] = mapped_column(String(300), default="")
     problem_seq: Mapped[int | None] = mapped_column(_SEQ)
+
+
+class BackupDrill(Base):
+    """One restore drill: how long it took, from what, and what was lost.
+
+    ``lost_events`` is the journal head recorded as shipped minus the head
+    the restore reached: events the write-once store should have held and
+    did not. Events the primary held beyond the shipped head were never
+    promised (the streaming backup's window); ``head_primary_seq`` keeps
+    them visible.
+    """
+
+    __tablename__ = "backup_drills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    location: Mapped[str] = mapped_column(String(300))
+    target: Mapped[str] = mapped_column(String(300))
+    snapshot_key: Mapped[str] = mapped_column(String(200), default="")
+    events_appended: Mapped[int] = mapped_column(_SEQ, default=0)
+    events_reapplied: Mapped[int] = mapped_column(_SEQ, default=0)
+    head_primary_seq: Mapped[int] = mapped_column(_SEQ, default=0)
+    head_shipped_seq: Mapped[int] = mapped_column(_SEQ, default=0)
+    head_restored_seq: Mapped[int] = mapped_column(_SEQ, default=0)
+    head_restored_hash: Mapped[str] = mapped_column(String(64), default="")
+    lost_events: Mapped[int] = mapped_column(_SEQ, default=0)
+    outcome: Mapped[str] = mapped_column(String(16))
+    problem: Mapped[str] = mapped_column(String(500), default="")
+    started_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_backup_drills_started_at", "started_at"),)

@@ -24,6 +24,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from controlroom.journal.chain import GENESIS_HASH, ChainedEvent
 
@@ -150,6 +151,39 @@ def walk_segment(data: bytes, *, first_seq: int, prev_hash: str) -> SegmentWalk:
     if tail:
         return stop("unreadable")
     return SegmentWalk(first_seq, expected - 1, prev.decode())
+
+
+_COLUMNS = (
+    "seq",
+    "recorded_at",
+    "occurred_at",
+    "kind",
+    "subject",
+    "actor",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+def decode_events(data: bytes) -> list[dict[str, Any]]:
+    """The journal rows a segment holds, as column dicts, in order.
+
+    Call it on a segment verification has walked: a line that does not
+    decode raises ValueError.
+    """
+    rows: list[dict[str, Any]] = []
+    # split("\n"), not splitlines(): a payload may hold U+2028 or U+0085.
+    for line in data.decode("utf-8").split("\n")[:-1]:
+        fields = json.loads(line) if line.startswith("[") else line.split(SEPARATOR)
+        if len(fields) != len(_COLUMNS):
+            raise ValueError(f"a segment line has {len(fields)} fields, not 9")
+        row: dict[str, Any] = dict(zip(_COLUMNS, fields, strict=True))
+        row["seq"] = int(row["seq"])
+        row["recorded_at"] = datetime.fromisoformat(row["recorded_at"])
+        row["occurred_at"] = datetime.fromisoformat(row["occurred_at"])
+        rows.append(row)
+    return rows
 
 
 def checksum(data: bytes) -> str:

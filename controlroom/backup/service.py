@@ -1,4 +1,4 @@
-"""Verifying a store against the database's record of what was shipped."""
+"""Verifying a store against the database's record; snapshots shipped through."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from controlroom.backup.models import BackupPosition, BackupVerification
+from controlroom.backup.shipper import shipper_from_settings
+from controlroom.backup.snapshots import SnapshotManifest, take_snapshot
 from controlroom.backup.stores import BackupStore
 from controlroom.backup.verify import VerifyReport, verify_store
+from controlroom.config import Settings
 from controlroom.db import utcnow
 
 logger = logging.getLogger(__name__)
@@ -75,3 +78,16 @@ def verify_and_record(engine: Engine | None, store: BackupStore) -> VerifyReport
                 session, report=report, started_at=started_at, seconds=seconds
             )
     return report
+
+
+def snapshot_and_ship(
+    engine: Engine, store: BackupStore, *, settings: Settings
+) -> SnapshotManifest:
+    """Take a snapshot into ``store``, then ship the journal through its head.
+
+    A restore can only start from a snapshot whose journal head is in the
+    shipped segments, so the snapshot is followed by a shipping round.
+    """
+    manifest = take_snapshot(engine, store, created_at=utcnow())
+    shipper_from_settings(engine, settings, store).ship_through(manifest.head_seq)
+    return manifest

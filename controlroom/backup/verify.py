@@ -13,6 +13,10 @@ A chain without a secret shows tampering only against an anchor kept
 elsewhere: ``expected_head`` is the ``(seq, hash)`` the database recorded
 as shipped, which notices the newest segments deleted together with their
 manifests.
+
+Snapshots (``snapshots/``) are checked after the chain: each manifest must
+read, its object must exist with the size and SHA-256 it records, and no
+snapshot object may lack a manifest.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ from controlroom.backup.segments import (
     checksum,
     first_seq_of,
     walk_segment,
+)
+from controlroom.backup.snapshots import (
+    SnapshotManifest,
+    check_snapshot_bytes,
+    snapshot_manifest_keys,
+    snapshot_object_keys,
 )
 from controlroom.backup.stores import BackupStore
 from controlroom.errors import BackupBroken
@@ -58,6 +68,7 @@ class VerifyReport:
     head: tuple[int, str]
     manifest_digest: str
     problem: BackupProblem | None
+    snapshots: int = 0
 
     @property
     def ok(self) -> bool:
@@ -206,9 +217,16 @@ def _check_anchor(
 
 
 def verify_store(
-    store: BackupStore, *, expected_head: tuple[int, str] | None = None
+    store: BackupStore,
+    *,
+    expected_head: tuple[int, str] | None = None,
+    snapshots: bool = True,
 ) -> VerifyReport:
-    """Re-read every segment and manifest; report the first problem found."""
+    """Re-read every segment and manifest; report the first problem found.
+
+    ``snapshots=False`` leaves the snapshots out: a restore checks each one
+    itself and passes over a bad one for an older one.
+    """
     manifests = store.list(MANIFEST_FOLDER + "/")
     segment_keys = set(store.list(SEGMENT_FOLDER + "/"))
     walk = _Walk()
@@ -227,6 +245,10 @@ def verify_store(
             )
     if problem is None and expected_head is not None:
         problem = _check_anchor(walk, expected_head, store.location)
+    held = 0
+    if snapshots:
+        held, snapshot_problem = _check_snapshots(store)
+        problem = problem or snapshot_problem
 
     if problem is not None:
         logger.info("backup broken location=%s problem=%s", store.location, problem)
@@ -237,7 +259,39 @@ def verify_store(
         (walk.seq, walk.hash),
         walk.manifest,
         problem,
+        held,
     )
+
+
+def _check_snapshots(store: BackupStore) -> tuple[int, BackupProblem | None]:
+    """Count the snapshots whose bytes match their manifests; name the first bad."""
+    manifests = snapshot_manifest_keys(store)
+    described: set[str] = set()
+    good = 0
+    for key in manifests:
+        try:
+            manifest = SnapshotManifest.from_bytes(store.get(key))
+        except ValueError as exc:
+            return good, BackupProblem(
+                key, None, f"altered: the snapshot manifest is unreadable, {exc}"
+            )
+        if manifest.key != key:
+            return good, BackupProblem(
+                key, None, f"moved: the manifest describes {manifest.object_key}"
+            )
+        described.add(manifest.object_key)
+        if not store.exists(manifest.object_key):
+            return good, BackupProblem(
+                manifest.object_key, None, "missing: the snapshot was deleted"
+            )
+        fault = check_snapshot_bytes(manifest, store.get(manifest.object_key))
+        if fault is not None:
+            return good, BackupProblem(manifest.object_key, None, fault)
+        good += 1
+    orphans = sorted(set(snapshot_object_keys(store)) - described)
+    if orphans:
+        return good, BackupProblem(orphans[0], None, "has no manifest")
+    return good, None
 
 
 def _firsts(manifest_keys: tuple[str, ...]) -> list[int]:
