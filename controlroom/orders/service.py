@@ -171,6 +171,7 @@ def place_order(
             "sender": sender.id,
             "recipient": recipient.id,
             "load": load,
+            "service_minutes": service_minutes,
             "pickup_window": [pickup_window[0], pickup_window[1]],
             "delivery_window": [delivery_window[0], delivery_window[1]],
             "price_sat": price_sat,
