@@ -64,8 +64,10 @@
           |                        deleted, reordered or truncated record
           |                        (``seq`` names the first)
           +-- OrderTextNotUnderstood  (controlroom.fallback_orders.order_texts)
-                                   a customer's text is no order; the
-                                   message is the reply to send back
+          |                        a customer's text is no order; the
+          |                        message is the reply to send back
+          +-- OrderNotTaken        (controlroom.fallback_orders.intake) neither
+                                   the primary nor the spool took a web order
 
 Pages catch ``ControlRoomError`` and show its message with ``st.error``; the
 message is written for the person who has to act on it.
