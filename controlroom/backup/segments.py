@@ -191,6 +191,17 @@ def checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def manifest_fields(data: bytes) -> dict[str, Any]:
+    """Read a manifest's JSON object; ValueError says why it is not one."""
+    try:
+        fields = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(fields, dict):
+        raise ValueError("not a JSON object")
+    return fields
+
+
 @dataclass(frozen=True)
 class SegmentManifest:
     """What a sealed segment holds and how it links to the one before."""
@@ -233,12 +244,7 @@ class SegmentManifest:
     @classmethod
     def from_bytes(cls, data: bytes) -> SegmentManifest:
         """Read a manifest; ValueError names what is wrong with it."""
-        try:
-            fields = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"not JSON ({exc})") from None
-        if not isinstance(fields, dict):
-            raise ValueError("not a JSON object")
+        fields = manifest_fields(data)
         try:
             manifest = cls(**fields)
         except TypeError as exc:

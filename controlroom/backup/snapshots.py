@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from controlroom.backup.segments import checksum
+from controlroom.backup.segments import checksum, manifest_fields
 from controlroom.backup.stores import BackupStore
 from controlroom.db import _sqlite_path, describe_url
 from controlroom.errors import BackupError
@@ -66,12 +66,7 @@ class SnapshotManifest:
     @classmethod
     def from_bytes(cls, data: bytes) -> SnapshotManifest:
         """Read a manifest; ValueError names what is wrong with it."""
-        try:
-            fields = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"not JSON ({exc})") from None
-        if not isinstance(fields, dict):
-            raise ValueError("not a JSON object")
+        fields = manifest_fields(data)
         try:
             manifest = cls(**fields)
         except TypeError as exc:
