@@ -35,7 +35,7 @@ def backup_section(frame: Frame, board: BackupBoard) -> None:
     )
     middle.metric(
         "Behind the journal",
-        f"{lag.events:,} events",
+        f"{lag.events:,} event{'' if lag.events == 1 else 's'}",
         f"{lag.seconds:.0f} s" if lag.events else None,
         delta_color="inverse",
         help=f"An alarm is raised past {board.lag_alarm_seconds:.0f} s.",
