@@ -10,7 +10,9 @@ and resolves it, sets its severity, hands out roles, decides and reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -24,6 +26,7 @@ from controlroom.incidents.cadence import Severity
 from controlroom.incidents.call import get_call_item
 from controlroom.incidents.models import (
     CallItemKind,
+    Incident,
     IncidentRole,
     IncidentStatus,
     Visibility,
@@ -32,6 +35,21 @@ from controlroom.session_frame import SignedInUser, require_role
 
 CALL_MEMBERS = frozenset({Role.MANAGEMENT, Role.OPS, Role.DISPATCHER})
 INCIDENT_LEADS = frozenset({Role.MANAGEMENT})
+
+
+@contextmanager
+def _changing(
+    engine: Engine,
+    user: SignedInUser,
+    allowed: frozenset[Role],
+    doing: str,
+    incident_id: int,
+) -> Iterator[tuple[Session, Incident, datetime]]:
+    """Check the role, then yield the incident in one transaction, and the time."""
+    require_role(user, allowed, doing)
+    with Session(engine) as session, session.begin():
+        incident = service.get_incident(session, incident_id=incident_id)
+        yield session, incident, operating_now(session)
 
 
 def open_new(
@@ -77,16 +95,18 @@ def move(
         if status is IncidentStatus.RESOLVED
         else ("change an incident's status")
     )
-    require_role(user, INCIDENT_LEADS, action)
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(engine, user, INCIDENT_LEADS, action, incident_id) as (
+        session,
+        incident,
+        at,
+    ):
         service.change_status(
             session,
             incident=incident,
             status=status,
             note=note,
             summary=summary or None,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"Incident {incident_id} is now {status.value}."
@@ -94,14 +114,16 @@ def move(
 
 def reopen(engine: Engine, *, user: SignedInUser, incident_id: int, reason: str) -> str:
     """Reopen a resolved incident as management."""
-    require_role(user, INCIDENT_LEADS, "reopen an incident")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(engine, user, INCIDENT_LEADS, "reopen an incident", incident_id) as (
+        session,
+        incident,
+        at,
+    ):
         service.reopen_incident(
             session,
             incident=incident,
             reason=reason,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"Incident {incident_id} is reopened."
@@ -111,14 +133,14 @@ def set_severity(
     engine: Engine, *, user: SignedInUser, incident_id: int, severity: Severity
 ) -> str:
     """Change the incident's severity as management."""
-    require_role(user, INCIDENT_LEADS, "change an incident's severity")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, INCIDENT_LEADS, "change an incident's severity", incident_id
+    ) as (session, incident, at):
         service.change_severity(
             session,
             incident=incident,
             severity=severity,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"Incident {incident_id} is now {severity.label}."
@@ -133,15 +155,15 @@ def hand_over(
     holder: str,
 ) -> str:
     """Give an incident role to someone as management."""
-    require_role(user, INCIDENT_LEADS, "assign incident roles")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, INCIDENT_LEADS, "assign incident roles", incident_id
+    ) as (session, incident, at):
         term = service.assign_role(
             session,
             incident=incident,
             role=role,
             holder=holder,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"{term.holder} is now {role.label.lower()}."
@@ -151,15 +173,15 @@ def report(
     engine: Engine, *, user: SignedInUser, incident_id: int, text: str, public: bool
 ) -> str:
     """Record a progress report as management."""
-    require_role(user, INCIDENT_LEADS, "record a progress report")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, INCIDENT_LEADS, "record a progress report", incident_id
+    ) as (session, incident, at):
         service.record_progress_report(
             session,
             incident=incident,
             text=text,
             public=public,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return "Progress report recorded."
@@ -169,14 +191,14 @@ def report_no_change(
     engine: Engine, *, user: SignedInUser, incident_id: int, zone: str
 ) -> str:
     """Record the one-click "no change, next update at ..." report."""
-    require_role(user, INCIDENT_LEADS, "record a progress report")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, INCIDENT_LEADS, "record a progress report", incident_id
+    ) as (session, incident, at):
         recorded = service.record_no_change_report(
             session,
             incident=incident,
             zone=ZoneInfo(zone),
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"Reported: {recorded.text}"
@@ -184,15 +206,17 @@ def report_no_change(
 
 def decide(engine: Engine, *, user: SignedInUser, incident_id: int, text: str) -> str:
     """Write down a decision as management."""
-    require_role(user, INCIDENT_LEADS, "record a decision")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(engine, user, INCIDENT_LEADS, "record a decision", incident_id) as (
+        session,
+        incident,
+        at,
+    ):
         service.record_decision(
             session,
             incident=incident,
             text=text,
             decided_by=user.display_name or user.username,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return "Decision recorded."
@@ -207,15 +231,15 @@ def attach(
     impact: ComponentState,
 ) -> str:
     """Let the incident hold a component, as management."""
-    require_role(user, INCIDENT_LEADS, "attach a component to an incident")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, INCIDENT_LEADS, "attach a component to an incident", incident_id
+    ) as (session, incident, at):
         service.attach_component(
             session,
             incident=incident,
             key=key,
             impact=impact,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"Incident {incident_id} holds {key} at {impact.label.lower()}."
@@ -223,14 +247,14 @@ def attach(
 
 def detach(engine: Engine, *, user: SignedInUser, incident_id: int, key: str) -> str:
     """Let go of a component, as management."""
-    require_role(user, INCIDENT_LEADS, "detach a component from an incident")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, INCIDENT_LEADS, "detach a component from an incident", incident_id
+    ) as (session, incident, at):
         service.detach_component(
             session,
             incident=incident,
             key=key,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"Incident {incident_id} lets go of {key}."
@@ -246,16 +270,16 @@ def bring_item(
     text: str,
 ) -> str:
     """Queue a caller's problem, idea or question."""
-    require_role(user, CALL_MEMBERS, "add to the call-in queue")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, CALL_MEMBERS, "add to the call-in queue", incident_id
+    ) as (session, incident, at):
         item = service.raise_call_item(
             session,
             incident=incident,
             kind=kind,
             raised_by=raised_by,
             text=text,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"Queued {kind.value} {item.id} from {item.raised_by}."
@@ -289,14 +313,16 @@ def act(engine: Engine, *, user: SignedInUser, item_id: int, action: str) -> str
 
 def note(engine: Engine, *, user: SignedInUser, incident_id: int, text: str) -> str:
     """Write a note into the incident's timeline."""
-    require_role(user, CALL_MEMBERS, "add a timeline note")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(engine, user, CALL_MEMBERS, "add a timeline note", incident_id) as (
+        session,
+        incident,
+        at,
+    ):
         service.add_note(
             session,
             incident=incident,
             text=text,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return "Note added."
@@ -304,14 +330,14 @@ def note(engine: Engine, *, user: SignedInUser, incident_id: int, text: str) -> 
 
 def join(engine: Engine, *, user: SignedInUser, incident_id: int, name: str) -> str:
     """Put someone on the call."""
-    require_role(user, CALL_MEMBERS, "update who is on the call")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, CALL_MEMBERS, "update who is on the call", incident_id
+    ) as (session, incident, at):
         service.join_call(
             session,
             incident=incident,
             name=name,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"{name.strip()} joined the call."
@@ -319,14 +345,14 @@ def join(engine: Engine, *, user: SignedInUser, incident_id: int, name: str) -> 
 
 def leave(engine: Engine, *, user: SignedInUser, incident_id: int, name: str) -> str:
     """Take someone off the call."""
-    require_role(user, CALL_MEMBERS, "update who is on the call")
-    with Session(engine) as session, session.begin():
-        incident = service.get_incident(session, incident_id=incident_id)
+    with _changing(
+        engine, user, CALL_MEMBERS, "update who is on the call", incident_id
+    ) as (session, incident, at):
         service.leave_call(
             session,
             incident=incident,
             name=name,
-            at=operating_now(session),
+            at=at,
             actor=user.username,
         )
         return f"{name.strip()} left the call."
