@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from controlroom.clock import operating_now
 from controlroom.driver_sms.service import InboundOutcome, handle_inbound
-from controlroom.errors import ConfigurationError
 from controlroom.messaging.inbound import InboundText
+from controlroom.messaging.inbound_rounds import inbound_rounds
 from controlroom.messaging.smpp_gateway import SmppGateway
 
 logger = logging.getLogger(__name__)
@@ -99,24 +99,19 @@ def read_texts_for(
     ConfigurationError
         The configured gateway cannot receive texts (only SMPP can).
     """
-    if not isinstance(gateway, SmppGateway):
-        raise ConfigurationError(
-            "Drivers' texts come in over SMPP only: set CONTROLROOM_SMS_GATEWAY "
-            "to 'smpp' to read them.",
-            setting="sms_gateway",
-        )
-    retry: list[InboundText] = []
-    done = 0
-    while rounds is None or done < rounds:
-        texts = [*retry, *gateway.inbound(wait_seconds=every, at_least=1)]
+
+    def handle(
+        smpp: SmppGateway, texts: list[InboundText]
+    ) -> tuple[list[str], list[InboundText]]:
         result = handle_texts(engine, texts, zone=zone)
-        retry = result.failed
-        for outcome in result.handled:
-            yield (
-                f"text {outcome.text_id}: {outcome.driver or 'unknown phone'} "
-                f"{outcome.command or '-'} {outcome.code or ''} -> "
-                f"{outcome.outcome.value}"
-            )
-        if retry:
-            yield f"{len(retry)} text(s) kept to try again next round"
-        done += 1
+        lines = [
+            f"text {outcome.text_id}: {outcome.driver or 'unknown phone'} "
+            f"{outcome.command or '-'} {outcome.code or ''} -> "
+            f"{outcome.outcome.value}"
+            for outcome in result.handled
+        ]
+        return lines, result.failed
+
+    return inbound_rounds(
+        gateway, handle, senders="Drivers'", every=every, rounds=rounds
+    )

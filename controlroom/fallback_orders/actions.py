@@ -11,6 +11,7 @@ from controlroom.fallback_orders.sms_orders import answer_order_texts
 from controlroom.fallback_orders.spool import Spool
 from controlroom.fallback_orders.spool_wallet import SpoolWallet, spool_wallet
 from controlroom.messaging.inbound import InboundText
+from controlroom.messaging.inbound_rounds import inbound_rounds
 from controlroom.messaging.smpp_gateway import SmppGateway
 from controlroom.payments.addresses import Network
 
@@ -55,24 +56,20 @@ def read_order_texts_for(
     ConfigurationError
         The configured gateway cannot receive texts (only SMPP can).
     """
-    if not isinstance(gateway, SmppGateway):
-        raise ConfigurationError(
-            "Customers' texts come in over SMPP only: set CONTROLROOM_SMS_GATEWAY "
-            "to 'smpp' to read them.",
-            setting="sms_gateway",
-        )
-    retry: list[InboundText] = []
-    done = 0
-    while rounds is None or done < rounds:
-        texts = [*retry, *gateway.inbound(wait_seconds=every, at_least=1)]
-        result = answer_order_texts(spool, gateway, texts, wallet=wallet)
-        retry = result.failed
+
+    def handle(
+        smpp: SmppGateway, texts: list[InboundText]
+    ) -> tuple[list[str], list[InboundText]]:
+        result = answer_order_texts(spool, smpp, texts, wallet=wallet)
+        lines = []
         for answer in result.answered:
             if answer.record is None:
-                yield "text answered with help; nothing ordered"
+                lines.append("text answered with help; nothing ordered")
             else:
                 fate = "new order" if answer.new else "repeat of"
-                yield f"{fate} spool record {answer.record.seq}"
-        if retry:
-            yield f"{len(retry)} text(s) kept to try again next round"
-        done += 1
+                lines.append(f"{fate} spool record {answer.record.seq}")
+        return lines, result.failed
+
+    return inbound_rounds(
+        gateway, handle, senders="Customers'", every=every, rounds=rounds
+    )
