@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -29,6 +26,7 @@ from controlroom.errors import ConfigurationError, FallbackOrderError
 from controlroom.fallback_orders.order_texts import EXAMPLE, GRAMMAR
 from controlroom.fallback_orders.sms_orders import REPEAT_WINDOW
 from controlroom.fallback_orders.terms import PAY_WITHIN, SIZES, btc_amount
+from controlroom.static_folder import replace_folder
 from controlroom.status_site.records import local_minute
 from controlroom.status_site.render import utc_stamp
 
@@ -208,35 +206,11 @@ def _is_page(folder: Path) -> bool:
 
 
 def _write(files: dict[str, bytes], folder: Path) -> None:
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(
-            tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent)
-        )
-    except OSError as exc:
-        raise FallbackOrderError(
+    replace_folder(
+        files,
+        folder,
+        cannot_stage=lambda exc: FallbackOrderError(
             f"Cannot write next to {folder} ({exc.strerror}); choose a folder "
             "you can write to."
-        ) from exc
-    try:
-        for name, content in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            path.chmod(0o644)  # a web server's user must read what we write
-        for path in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
-            path.chmod(0o755)
-        # Two renames in one file system: a server sees the old page or the
-        # new one, never half of one.
-        if folder.exists():
-            retired = Path(
-                tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent)
-            )
-            os.rename(folder, retired / "page")
-            staging.rename(folder)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        ),
+    )

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -21,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from controlroom.config import Settings
 from controlroom.errors import StatusSiteError
+from controlroom.static_folder import replace_folder
 from controlroom.status_site.hashing import all_prefixes, prefix_of, site_salt
 from controlroom.status_site.records import ParcelRecord
 from controlroom.status_site.render import render_index, utc_stamp
@@ -156,45 +154,17 @@ def is_bundle(folder: Path) -> bool:
 def write_bundle(files: dict[str, bytes], out: Path) -> Path:
     """Write ``files`` to a new folder beside ``out``, then swap it in."""
     folder = check_out_folder(out)
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(
-            tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent)
-        )
-    except OSError as exc:
-        raise StatusSiteError(
+    replace_folder(
+        files,
+        folder,
+        cannot_stage=lambda exc: StatusSiteError(
             f"Cannot write next to {folder} ({exc.strerror}); choose a folder "
             "you can write to.",
             folder=str(folder),
-        ) from exc
-
-    try:
-        for name, content in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            path.chmod(0o644)  # a web server's user must read what we write
-        for path in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
-            path.chmod(0o755)
-        _swap(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        ),
+    )
     logger.info("status site written folder=%s files=%d", folder, len(files))
     return folder
-
-
-def _swap(staging: Path, folder: Path) -> None:
-    # Two renames within one file system: the old build is moved aside,
-    # the new one takes its name. A server sees the old folder or the new,
-    # never a half-written one (and for an instant, none).
-    if not folder.exists():
-        staging.rename(folder)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
-    os.rename(folder, retired / "site")
-    staging.rename(folder)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def build_status_site(
