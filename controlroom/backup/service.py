@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine, select
@@ -13,9 +14,10 @@ from controlroom.backup.models import BackupPosition, BackupVerification
 from controlroom.backup.shipper import shipper_from_settings
 from controlroom.backup.snapshots import SnapshotManifest, take_snapshot
 from controlroom.backup.stores import BackupStore
-from controlroom.backup.verify import VerifyReport, verify_store
+from controlroom.backup.verify import BackupProblem, VerifyReport, verify_store
 from controlroom.config import Settings
 from controlroom.db import utcnow
+from controlroom.journal import journal_head
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +61,28 @@ def verify_and_record(engine: Engine | None, store: BackupStore) -> VerifyReport
     deleted together with their manifests.
     """
     anchor = None
+    journal_seq = 0
     if engine is not None:
         with Session(engine) as session:
             anchor = shipped_head(session, location=store.location)
+            journal_seq, _ = journal_head(session)
     started_at, clock = utcnow(), time.perf_counter()
     report = verify_store(store, expected_head=anchor)
+    if report.ok and report.segments == 0 and journal_seq > 0:
+        # An empty store is intact only in the sense that nothing is wrong
+        # with nothing: a mistyped or unmounted store must not pass.
+        report = replace(
+            report,
+            problem=BackupProblem(
+                key=store.location,
+                seq=None,
+                problem=(
+                    f"holds no backup at all, while the journal is at event "
+                    f"{journal_seq}; check the store's location, or ship to it "
+                    "first (controlroom backup ship)"
+                ),
+            ),
+        )
     seconds = time.perf_counter() - clock
     logger.info(
         "backup verified location=%s ok=%s events=%s seconds=%.2f",

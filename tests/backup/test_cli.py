@@ -163,3 +163,23 @@ def test_ship_to_a_store_of_another_journal_is_one_line(
     )
 
     assert_one_line_error(outcome, "holds another journal")
+
+
+def test_verify_of_an_empty_store_fails_while_the_journal_has_events(
+    journal_of_ten: Engine, tmp_path: Path, invoke: Invoke
+) -> None:
+    # A mistyped or unmounted store must not pass as an intact backup.
+    outcome = invoke(
+        "backup",
+        "verify",
+        "--store",
+        str(tmp_path / "nostore"),
+        "--database-url",
+        str(journal_of_ten.url),
+    )
+
+    assert outcome.code == 1
+    assert "holds no backup at all, while the journal is at event 10" in outcome.err
+    with Session(journal_of_ten) as session:
+        recorded = session.scalars(select(BackupVerification)).one()
+    assert recorded.ok is False
