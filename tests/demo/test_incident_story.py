@@ -235,7 +235,10 @@ def test_the_mistyped_text_gets_a_helpful_reply_and_changes_nothing(
         ).all()
         # Not understood, so not read as a command: the code is in the text.
         keyword, code, pin = bad.text.split()
-        parcel = session.scalar(select(Parcel).where(Parcel.code == code))
+        # Replies and logs mask every 4-8-digit run, so a code with an
+        # all-digit group reads as ****: match those symbols as any.
+        pattern = code.replace("*", "_")
+        parcel = session.scalar(select(Parcel).where(Parcel.code.like(pattern)))
         assert parcel is not None
         same_moment = session.scalars(
             select(JournalEvent.kind).where(
