@@ -868,6 +868,68 @@ def backup_ship(
         target.close()
 
 
+@backup_app.command("schedule")
+def backup_schedule(
+    store: StoreOption = None,
+    every: Annotated[
+        float,
+        typer.Option(help="Seconds between checks of what is due.", min=1),
+    ] = 30.0,
+    rounds: Annotated[
+        int | None, typer.Option(help="Stop after this many checks.", min=1)
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Take snapshots and run restore drills when they are due.
+
+    A snapshot every CONTROLROOM_BACKUP_SNAPSHOT_EVERY_MINUTES (60), a restore
+    drill every CONTROLROOM_BACKUP_DRILL_EVERY_HOURS (24); run it beside
+    'controlroom backup ship'. The ransomware drill is never scheduled.
+    """
+    from controlroom.backup.schedule import Cadence, ScheduledRun, run_schedule
+    from controlroom.backup.service import snapshot_and_ship
+    from controlroom.backup.stores import open_store
+
+    settings = _settings()
+    engine = _engine(database_url)
+    target = open_store(settings, store)
+    cadence = Cadence.of(
+        snapshot_minutes=settings.backup_snapshot_every_minutes,
+        drill_hours=settings.backup_drill_every_hours,
+    )
+
+    def take() -> str:
+        return snapshot_and_ship(engine, target, settings=settings).object_key
+
+    def show(run: ScheduledRun) -> None:
+        if run.ok:
+            console.print(f"Scheduled {run.what}: {escape(run.detail)}")
+        else:
+            errors.print(
+                f"[red]Scheduled {run.what} failed:[/red] {escape(run.detail)}"
+            )
+
+    console.print(
+        f"Snapshots every {settings.backup_snapshot_every_minutes:g} min and restore "
+        f"drills every {settings.backup_drill_every_hours:g} h, to "
+        f"{escape(target.location)}"
+    )
+    try:
+        run_schedule(
+            engine,
+            target,
+            cadence,
+            take_snapshot=take,
+            every_seconds=every,
+            rounds=rounds,
+            on_run=show,
+        )
+    except KeyboardInterrupt:
+        console.print("Stopped; the next run takes up what is due.")
+    finally:
+        target.close()
+
+
 @backup_app.command("verify")
 def backup_verify(
     store: StoreOption = None, database_url: DatabaseOption = None

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     backup_s3_access_key_id: SecretStr | None = None
     backup_s3_secret_access_key: SecretStr | None = None
     backup_s3_credentials_file: Path | None = None
+    # `controlroom backup schedule`: a snapshot when the newest is older than
+    # this, and a restore drill when the last one started this long ago.
+    backup_snapshot_every_minutes: float = Field(default=60.0, gt=0, le=43_200)
+    backup_drill_every_hours: float = Field(default=24.0, gt=0, le=8_760)
 
     # The fallback order channels (controlroom.fallback_orders): the spool
     # folder on storage apart from the database (unset: fallback-spool in

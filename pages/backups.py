@@ -8,6 +8,7 @@ import streamlit as st
 from controlroom.availability.board import MemberRow, availability_board
 from controlroom.backup.actions import VERIFIERS, verify_now
 from controlroom.backup.board import BackupBoard, backup_board
+from controlroom.backup.schedule import ScheduleState, schedule_board
 from controlroom.errors import ControlRoomError
 from controlroom.fallback_orders.actions import spool_folder
 from controlroom.fallback_orders.board import FallbackBoard, fallback_board
@@ -96,6 +97,31 @@ def backup_section(frame: Frame, board: BackupBoard) -> None:
                 ),
                 hide_index=True,
             )
+
+
+def schedule_section(frame: Frame, schedule: ScheduleState | None) -> None:
+    if schedule is None:
+        st.warning(
+            "The backup store cannot be listed, so when the next snapshot and "
+            "drill are due is unknown; see the backup alarm above."
+        )
+        return
+    for problem in schedule.problems:
+        st.warning(
+            f"**Schedule behind.** {problem} Run `controlroom backup schedule` "
+            "beside the control room."
+        )
+    zone = frame.zone
+    snapshot_at = short_time(schedule.last_snapshot_at, zone) or "never"
+    drill_at = short_time(schedule.last_passed_drill_at, zone) or "never"
+    st.caption(
+        f"Snapshot: last {snapshot_at}, next due "
+        f"{short_time(schedule.snapshot_due_at, zone)}. Restore drill: last passed "
+        f"{drill_at}, next due {short_time(schedule.drill_due_at, zone)}. "
+        f"`controlroom backup schedule` takes a snapshot every "
+        f"{frame.settings.backup_snapshot_every_minutes:g} min and runs a drill "
+        f"every {frame.settings.backup_drill_every_hours:g} h."
+    )
 
 
 def drills_section(frame: Frame, board: BackupBoard) -> None:
@@ -217,8 +243,13 @@ def render() -> None:
     except ControlRoomError as exc:
         st.error(error_markdown(exc))
         return
+    try:
+        schedule: ScheduleState | None = schedule_board(frame.engine, frame.settings)
+    except ControlRoomError:
+        schedule = None
     backup_section(frame, backup)
     drills_section(frame, backup)
+    schedule_section(frame, schedule)
     cluster_section(members)
     fallback_section(spool)
 
