@@ -28,7 +28,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from controlroom.availability.in_doubt import RetryPolicy, submit_with_key
+from controlroom.backup.shipper import Shipper
 from controlroom.errors import (
+    BackupError,
     FallbackOrderError,
     OrderError,
     StorageError,
@@ -36,6 +38,7 @@ from controlroom.errors import (
 )
 from controlroom.fallback_orders.fallback_order import Contact, FallbackOrder
 from controlroom.fallback_orders.spool import Spool, SpoolEntry
+from controlroom.journal import journal_head
 from controlroom.orders.codes import new_package_code, parse_code
 from controlroom.orders.models import (
     IDEMPOTENCY_KEY_LENGTH,
@@ -100,6 +103,7 @@ def take_order(
     order: SpoolEntry,
     *,
     policy: RetryPolicy | None = None,
+    shipper: Shipper | None = None,
 ) -> Taken:
     """Store a web order in the primary, or in the spool while it is away.
 
@@ -108,6 +112,14 @@ def take_order(
     empty ``code`` gets a fresh package code here. Raises the order's own
     error (``OrderError``, ``PackageCodeError``) for a bad order, and
     ``OrderNotTaken`` when the spool fails too.
+
+    With a ``shipper``, an order the primary took is acknowledged only once
+    the journal through it is in the backup store (ship before acknowledge,
+    :meth:`Shipper.ship_through`). When the store does not take it -- the
+    shipper has then raised the backup alarm -- the order is also written
+    to the spool under its key and answered "accepted, pending": it is in
+    two places, the primary and the fsync'd spool, though not yet off the
+    machine, and merge back finds it present and adds nothing.
     """
     details = _checked(order)
     spooled = spool.find(order.key)
@@ -123,8 +135,25 @@ def take_order(
         if not _primary_unwritable(exc):
             raise
         return _spool(spool, order, details, why=_first_line(exc))
+    if shipper is not None:
+        try:
+            _ship_through_head(engine, shipper)
+        except BackupError as exc:
+            return _spool(
+                spool,
+                order,
+                replace(details, code=code),
+                why=f"stored, but not yet in the backup: {_first_line(exc)}",
+            )
     logger.info("web order accepted key=%s code=%s", order.key, code)
     return Taken(Intake.ACCEPTED, code, order.key)
+
+
+def _ship_through_head(engine: Engine, shipper: Shipper) -> None:
+    # The head read after the commit is at or past the order's own event.
+    with Session(engine) as session:
+        head_seq, _ = journal_head(session)
+    shipper.ship_through(head_seq)
 
 
 def _place_in_primary_once(
