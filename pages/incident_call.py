@@ -506,6 +506,38 @@ def timeline(frame: Frame, board: CallBoard) -> None:
             )
 
 
+def past_incidents(screen: CallScreen) -> None:
+    """Resolved incidents to look back on: roles, decisions, reports, timeline."""
+    if not screen.past_incidents:
+        return
+    with st.expander(f"Past incidents ({len(screen.past_incidents)} newest)"):
+        lines = {line.id: line.headline for line in screen.past_incidents}
+        chosen = st.selectbox(
+            "Resolved incident", list(lines), format_func=lines.__getitem__
+        )
+        if st.button("Show this incident"):
+            st.session_state[CHOSEN_KEY] = chosen
+            st.rerun()
+
+
+def reviewing(screen: CallScreen, board: CallBoard) -> None:
+    """Say that a resolved incident is shown, and lead back to the open ones."""
+    if board.incident.status is not IncidentStatus.RESOLVED:
+        return
+    waiting = len(screen.open_incidents)
+    st.info(
+        f"You are looking back at resolved incident #{board.incident.id}. "
+        + (
+            f"{waiting} incident(s) are open now."
+            if waiting
+            else "No incident is open now."
+        )
+    )
+    if st.button("Back to the open incidents" if waiting else "Back"):
+        st.session_state.pop(CHOSEN_KEY, None)
+        st.rerun()
+
+
 def redraw_on_change(frame: Frame) -> None:
     """Redraw the screen when any incident changed since it was drawn.
 
@@ -534,6 +566,7 @@ def render() -> None:
     if screen.board is None:
         st.info("No incident is open. If something is wrong, open one below.")
         open_form(frame, screen, first=True)
+        past_incidents(screen)
         return
     if len(screen.open_incidents) > 1:
         lines = {line.id: line.headline for line in screen.open_incidents}
@@ -550,6 +583,7 @@ def render() -> None:
             st.rerun()
 
     board = screen.board
+    reviewing(screen, board)
     st.fragment(run_every=frame.settings.refresh_seconds)(headline)(
         frame, board.incident.id
     )
@@ -563,6 +597,7 @@ def render() -> None:
     timeline(frame, board)
     with st.expander("Open another incident"):
         open_form(frame, screen, first=False)
+    past_incidents(screen)
 
 
 render()

@@ -38,7 +38,11 @@ from controlroom.incidents.models import (
     ProgressReport,
     RoleTerm,
 )
-from controlroom.incidents.service import last_report, open_incidents
+from controlroom.incidents.service import (
+    last_report,
+    open_incidents,
+    resolved_incidents,
+)
 from controlroom.incidents.timeline import TimelineEntry, incident_timeline
 from controlroom.journal.models import JournalEvent
 from controlroom.session_frame import local_time
@@ -61,9 +65,10 @@ class IncidentLine:
     @property
     def headline(self) -> str:
         """The line at the top of the screen."""
+        took = "lasted" if self.status is IncidentStatus.RESOLVED else "running for"
         return (
             f"{self.severity_label} · {self.status.label} · {self.title} · "
-            f"running for {self.running_for}"
+            f"{took} {self.running_for}"
         )
 
 
@@ -156,6 +161,8 @@ class CallScreen:
     board: CallBoard | None
     open_incidents: tuple[IncidentLine, ...]
     components: tuple[tuple[str, str], ...]  # (key, name) to open an incident
+    # The newest resolved incidents, newest first, to look back on.
+    past_incidents: tuple[IncidentLine, ...] = ()
 
 
 def running_for(span: timedelta) -> str:
@@ -378,6 +385,9 @@ def call_screen(engine: Engine, *, zone: str, incident_id: int | None) -> CallSc
             ),
             open_incidents=tuple(incident_line(i, now=now) for i in incidents),
             components=tuple(components),
+            past_incidents=tuple(
+                incident_line(i, now=now) for i in resolved_incidents(session)
+            ),
         )
 
 

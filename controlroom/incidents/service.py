@@ -510,6 +510,18 @@ def open_incidents(session: Session) -> list[Incident]:
     )
 
 
+def resolved_incidents(session: Session, *, limit: int = 20) -> list[Incident]:
+    """Return the newest resolved incidents, the last resolved first."""
+    return list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.status == IncidentStatus.RESOLVED)
+            .order_by(Incident.resolved_at.desc(), Incident.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def current_incident(session: Session) -> Incident | None:
     """Return the most severe open incident (the oldest of equals), if any."""
     incidents = open_incidents(session)

@@ -272,3 +272,50 @@ def test_an_incident_opened_elsewhere_shows_on_the_next_run_not_two_seconds_late
     assert call_version(engine) > before
     assert not any("No incident is open" in i.value for i in app.info)
     assert "Payment tracker stopped" in markdown(app)
+
+
+def _resolve_the_incident(engine: Engine) -> int:
+    from controlroom.incidents.models import Incident
+    from controlroom.incidents.service import change_status
+
+    with Session(engine) as session, session.begin():
+        incident = session.scalars(select(Incident)).one()
+        change_status(
+            session,
+            incident=incident,
+            status=IncidentStatus.RESOLVED,
+            note="Tracker back; every payment matched.",
+            summary="Resolved: payments are confirmed again.",
+            at=minutes_ago(3),
+            actor="mona",
+        )
+        return incident.id
+
+
+def test_a_resolved_incident_can_be_looked_back_on_and_left_again(
+    small_day_app: SmallDay, engine: Engine
+) -> None:
+    open_sev2(engine, reported_minutes_ago=20)
+    incident_id = _resolve_the_incident(engine)
+    app = sign_in(Role.OPS)
+    app.switch_page(PAGE).run()
+    assert next(i.value for i in app.info).startswith("No incident is open.")
+    past = next(s for s in app.selectbox if s.label == "Resolved incident")
+    assert past.value == incident_id
+    assert past.options == [
+        "SEV2 major · Resolved · Payment tracker stopped · lasted 1 h 07 min"
+    ]
+
+    next(b for b in app.button if b.label == "Show this incident").click().run()
+
+    assert not app.exception
+    assert f"You are looking back at resolved incident #{incident_id}" in (
+        app.info[0].value
+    )
+    assert "Resolved after 1 h 07 min." in [s.value for s in app.success]
+    what = next(f.value for f in app.dataframe if "What" in f.value.columns)["What"]
+    assert any("Restarting the tracker." in text for text in what)
+
+    next(b for b in app.button if b.label == "Back").click().run()
+
+    assert next(i.value for i in app.info).startswith("No incident is open.")
