@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from time import sleep as pause
 from typing import TYPE_CHECKING, Annotated
@@ -26,6 +26,7 @@ from controlroom.schema import check_database, open_checked_database, upgrade_da
 
 if TYPE_CHECKING:
     from controlroom.backup.drills import DrillResult
+    from controlroom.backup.pg_restore import PgRestoreReport
     from controlroom.backup.restore import RestoreReport
     from controlroom.broadcasts.outbox import RoundReport
 
@@ -959,7 +960,77 @@ def backup_verify(
         f"[green]Backup intact[/green] at {escape(report.location)}: "
         f"{report.segments} segment(s), events 1..{seq}, head {seq}:{digest}; "
         f"{report.snapshots} snapshot(s) match their manifests"
+        + (
+            f"; PostgreSQL: {report.base_backups} base backup(s) and "
+            f"{report.wal_files} archived WAL file(s) hold"
+            if report.base_backups or report.wal_files
+            else ""
+        )
     )
+
+
+@backup_app.command("wal-push")
+def backup_wal_push(
+    path: Annotated[Path, typer.Argument(help="The WAL file (%p).")],
+    name: Annotated[str, typer.Argument(help="Its name (%f).")],
+    store: StoreOption = None,
+) -> None:
+    """Archive one WAL file: PostgreSQL's archive_command.
+
+    Set archive_command = 'controlroom backup wal-push --store LOCATION %p %f'.
+    The same file pushed again succeeds; other bytes under an archived name
+    fail, so the server keeps the file and pg_stat_archiver shows it.
+    """
+    from controlroom.backup.pg_wal import push_wal
+    from controlroom.backup.stores import open_store
+    from controlroom.db import utcnow
+
+    target = open_store(_settings(), store)
+    try:
+        push_wal(target, path, name, at=utcnow())
+    finally:
+        target.close()
+
+
+@backup_app.command("wal-settings")
+def backup_wal_settings(store: StoreOption = None) -> None:
+    """Print the postgresql.conf lines that archive WAL into the store."""
+    from controlroom.backup.pg_tools import archive_settings
+    from controlroom.backup.stores import store_location
+
+    settings = _settings()
+    location = store_location(settings, store)
+    for line in archive_settings(settings, location):
+        console.print(escape(line), highlight=False)
+
+
+@backup_app.command("wal-fetch")
+def backup_wal_fetch(
+    name: Annotated[str, typer.Argument(help="The WAL file wanted (%f).")],
+    path: Annotated[Path, typer.Argument(help="Where to write it (%p).")],
+    store: StoreOption = None,
+) -> None:
+    """Fetch one archived WAL file: PostgreSQL's restore_command.
+
+    Exits 1 without a word when the file is not archived (how recovery
+    learns it has reached the end), and 126 when the archive cannot be
+    read or the file fails its checksum, which makes the server abort
+    recovery instead of ending it early.
+    """
+    from controlroom.backup.pg_wal import FETCH_FATAL_EXIT, fetch_wal
+    from controlroom.backup.stores import open_store
+
+    try:
+        target = open_store(_settings(), store)
+        try:
+            found = fetch_wal(target, name, path)
+        finally:
+            target.close()
+    except ControlRoomError as exc:
+        errors.print(f"[red]Error:[/red] {escape(str(exc))}")
+        raise typer.Exit(FETCH_FATAL_EXIT) from None
+    if not found:
+        raise typer.Exit(1)
 
 
 @backup_app.command("snapshot")
@@ -973,38 +1044,140 @@ def backup_snapshot(
     settings = _settings()
     engine = _engine(database_url)
     target = open_store(settings, store)
+    from controlroom.backup.pg_base import BaseBackupManifest
+
     try:
         manifest = snapshot_and_ship(engine, target, settings=settings)
     finally:
         target.close()
+    if isinstance(manifest, BaseBackupManifest):
+        held = (
+            f"base backup from WAL {manifest.start_wal} ({manifest.start_lsn}), "
+            "checked by pg_verifybackup"
+        )
+    else:
+        held = f"{manifest.row_counts.get('parcels', 0):,} parcel(s)"
     console.print(
         f"[green]Snapshot stored[/green] as {escape(manifest.object_key)} in "
         f"{escape(target.location)}: journal head {manifest.head_seq}, "
-        f"{manifest.size:,} bytes, {manifest.row_counts.get('parcels', 0):,} "
-        "parcel(s); the journal is shipped through it"
+        f"{manifest.size:,} bytes, {held}; the journal is shipped through it"
     )
 
 
 @backup_app.command("restore")
 def backup_restore(
     to: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--to", help="The database to create: a SQLite URL of a new file."
         ),
-    ],
+    ] = None,
+    to_pgdata: Annotated[
+        Path | None,
+        typer.Option(
+            "--to-pgdata",
+            help="PostgreSQL: a new (or empty) data folder to restore the newest "
+            "base backup and the archived WAL into.",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL: recover up to this time (ISO 8601 with a zone), "
+            "not to the end of the archive."
+        ),
+    ] = None,
+    start_port: Annotated[
+        int | None,
+        typer.Option(
+            help="PostgreSQL: start the restored server on this port on "
+            "127.0.0.1, wait for recovery to end, check its journal head "
+            "against the shipped journal, and stop it.",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Rebuild a database from the newest good snapshot plus the journal."""
     from controlroom.backup.restore import restore_database
     from controlroom.backup.stores import open_store
+    from controlroom.errors import RestoreRefused
 
-    target = open_store(_settings(), store)
+    if (to is None) == (to_pgdata is None):
+        raise RestoreRefused(
+            "Name one target: --to sqlite:///new-file.sqlite3, or --to-pgdata "
+            "DIR for a PostgreSQL data folder."
+        )
+    if to is not None and (until or start_port):
+        raise RestoreRefused("--until and --start-port go with --to-pgdata only.")
+    settings = _settings()
+    target = open_store(settings, store)
     try:
-        report = restore_database(target, to)
+        if to_pgdata is not None:
+            from controlroom.backup.pg_restore import restore_pgdata
+
+            pg_report = restore_pgdata(
+                target,
+                to_pgdata,
+                settings=settings,
+                until=_aware_time(until) if until else None,
+                start_port=start_port,
+            )
+        else:
+            report = restore_database(target, to or "")
     finally:
         target.close()
-    _print_restore(report)
+    if to_pgdata is not None:
+        _print_pg_restore(pg_report)
+    else:
+        _print_restore(report)
+
+
+def _aware_time(value: str) -> datetime:
+    from controlroom.errors import RestoreRefused
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise RestoreRefused(
+            f"--until {value!r} is not a time with a zone; write it as "
+            "2026-12-05T10:30:00+00:00."
+        )
+    return moment
+
+
+def _print_pg_restore(report: PgRestoreReport) -> None:
+    base = report.base
+    for passed in report.passed_over:
+        errors.print(f"[yellow]Passed over[/yellow] {escape(passed)}")
+    console.print(
+        f"Restored {escape(report.target)} from {escape(base.object_key)} "
+        f"(WAL from {base.start_wal}, journal head {base.head_seq} or later) and "
+        f"{report.wal_files:,} archived WAL file(s), in {report.seconds:.2f} s"
+    )
+    shipped = report.head_shipped
+    if report.head_restored is None:
+        console.print(
+            f"Not started: start it with pg_ctl -D {escape(report.target)} start; "
+            f"it recovers from the WAL staged in {escape(report.wal_staged_in)} "
+            "(remove that folder once it has promoted). The last shipped "
+            f"journal segment ends at {shipped[0]}:{shipped[1]}."
+        )
+        return
+    restored = report.head_restored
+    console.print(
+        f"Recovered and promoted: {report.parcels or 0:,} parcel(s); journal "
+        f"head restored {restored[0]}:{restored[1]}; last shipped segment "
+        f"{shipped[0]}:{shipped[1]} "
+        + (
+            "[green](same)[/green]"
+            if restored == shipped
+            else f"[green](on its chain, {report.ahead} event(s) newer)[/green]"
+        )
+    )
 
 
 def _print_restore(report: RestoreReport) -> None:

@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     # this, and a restore drill when the last one started this long ago.
     backup_snapshot_every_minutes: float = Field(default=60.0, gt=0, le=43_200)
     backup_drill_every_hours: float = Field(default=24.0, gt=0, le=8_760)
+    # PostgreSQL backups (controlroom.backup.pg_base, pg_wal, pg_restore):
+    # the folder with pg_basebackup, pg_verifybackup and pg_ctl (unset: the
+    # newest /usr/lib/postgresql/N/bin, else the PATH), and the command the
+    # server's archive_command runs as the postgres user (unset: the
+    # controlroom script beside this Python).
+    pg_bin: Path | None = None
+    pg_controlroom_command: str | None = None
 
     # The fallback order channels (controlroom.fallback_orders): the spool
     # folder on storage apart from the database (unset: fallback-spool in

@@ -5,6 +5,11 @@ refused or failed raises it at once (an unnoticed refusal is how backups
 silently stop); a store whose retention no longer holds raises it as well;
 otherwise a lag past the threshold, counted from the oldest event not yet
 shipped, raises it. A round that ships everything clears it.
+
+On PostgreSQL the server's own WAL archiving (``archive_command``, see
+:mod:`controlroom.backup.pg_wal`) fails where we cannot see it, so every
+time the component is set, ``pg_stat_archiver`` is read too: a failed
+archive newer than the last success raises the alarm as a refused write.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from controlroom.backup.stores import RetentionCheck
@@ -70,6 +75,63 @@ def decide_alarm(
     return "", ComponentState.OPERATIONAL
 
 
+@dataclass(frozen=True)
+class ArchiverStatus:
+    """PostgreSQL's WAL archiver, as ``pg_stat_archiver`` tells it."""
+
+    archive_mode: str
+    archived_count: int
+    last_archived_wal: str
+    last_archived_at: datetime | None
+    failed_count: int
+    last_failed_wal: str
+    last_failed_at: datetime | None
+
+    @property
+    def failing(self) -> bool:
+        """Whether the newest attempt to archive failed."""
+        if self.last_failed_at is None:
+            return False
+        return self.last_archived_at is None or (
+            self.last_failed_at > self.last_archived_at
+        )
+
+
+_ARCHIVER = text(
+    "SELECT current_setting('archive_mode') AS archive_mode, archived_count, "
+    "last_archived_wal, last_archived_time, failed_count, last_failed_wal, "
+    "last_failed_time FROM pg_stat_archiver"
+)
+
+
+def read_archiver(session: Session) -> ArchiverStatus | None:
+    """The WAL archiver's state on PostgreSQL; None on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    row = session.execute(_ARCHIVER).one()
+    return ArchiverStatus(
+        archive_mode=str(row.archive_mode),
+        archived_count=int(row.archived_count),
+        last_archived_wal=row.last_archived_wal or "",
+        last_archived_at=row.last_archived_time,
+        failed_count=int(row.failed_count),
+        last_failed_wal=row.last_failed_wal or "",
+        last_failed_at=row.last_failed_time,
+    )
+
+
+def archive_alarm(status: ArchiverStatus | None) -> str:
+    """The alarm's words for a failing WAL archive; '' when it is fine."""
+    if status is None or status.archive_mode == "off" or not status.failing:
+        return ""
+    assert status.last_failed_at is not None  # failing says so
+    return (
+        f"WAL archiving is failing: {status.last_failed_wal} was refused at "
+        f"{status.last_failed_at:%H:%M:%S} UTC ({status.failed_count} failure(s)); "
+        f"last archived {status.last_archived_wal or 'nothing yet'}"
+    )
+
+
 def clip(text: str) -> str:
     """Shorten a message to fit a component's note."""
     return text if len(text) <= 240 else text[:239] + "…"
@@ -81,8 +143,13 @@ def set_backup_component(
     """Move the backup component to ``state``; journalled when it changes.
 
     The component is registered on first use. A state a person declared
-    (held) stays, as for every component.
+    (held) stays, as for every component. On PostgreSQL a failing WAL
+    archive raises the alarm whatever the journal's shipping says.
     """
+    archive = archive_alarm(read_archiver(session))
+    if archive:
+        note = f"{note}; {archive}" if note and state is REFUSED_STATE else archive
+        state = REFUSED_STATE
     component = session.scalar(
         select(Component).where(Component.key == BACKUP_COMPONENT)
     )

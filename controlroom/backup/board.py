@@ -3,7 +3,8 @@
 One read for the page: where the journal is shipped, how far it got, how
 far behind it is now, whether the store still guards what it holds, the
 last verification, the alarm the backup component carries, and the newest
-restore drills.
+restore drills. On PostgreSQL it also carries the server's WAL archiver
+(``pg_stat_archiver``): the last archived and the last failed WAL file.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from controlroom.backup.alarm import BACKUP_COMPONENT, BackupLag, measure_lag
+from controlroom.backup.alarm import (
+    BACKUP_COMPONENT,
+    ArchiverStatus,
+    BackupLag,
+    measure_lag,
+    read_archiver,
+)
 from controlroom.backup.drills import DrillRow, recent_drills
 from controlroom.backup.models import (
     BackupPosition,
@@ -84,6 +91,7 @@ class BackupBoard:
     component_state: ComponentState | None
     alarm: str
     drills: tuple[DrillRow, ...] = ()
+    wal_archive: ArchiverStatus | None = None
 
     @property
     def shipping_started(self) -> bool:
@@ -120,6 +128,7 @@ def backup_board(
         )
         head_seq, _ = journal_head(session)
         drills = recent_drills(session, limit=DRILLS_SHOWN)
+        wal_archive = read_archiver(session)
 
     return BackupBoard(
         location=location,
@@ -145,6 +154,7 @@ def backup_board(
         component_state=component.state if component else None,
         alarm=component.note if component and component.state.is_down else "",
         drills=drills,
+        wal_archive=wal_archive,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from controlroom.backup.models import BackupPosition, BackupVerification
+from controlroom.backup.pg_base import BaseBackupManifest, take_base_backup
 from controlroom.backup.shipper import shipper_from_settings
 from controlroom.backup.snapshots import SnapshotManifest, take_snapshot
 from controlroom.backup.stores import BackupStore
@@ -101,12 +102,19 @@ def verify_and_record(engine: Engine | None, store: BackupStore) -> VerifyReport
 
 def snapshot_and_ship(
     engine: Engine, store: BackupStore, *, settings: Settings
-) -> SnapshotManifest:
+) -> SnapshotManifest | BaseBackupManifest:
     """Take a snapshot into ``store``, then ship the journal through its head.
 
-    A restore can only start from a snapshot whose journal head is in the
+    On PostgreSQL the snapshot is a base backup (pg_basebackup, checked by
+    pg_verifybackup). A restore checks a snapshot's journal head against the
     shipped segments, so the snapshot is followed by a shipping round.
     """
-    manifest = take_snapshot(engine, store, created_at=utcnow())
+    manifest: SnapshotManifest | BaseBackupManifest
+    if engine.dialect.name == "postgresql":
+        manifest = take_base_backup(
+            engine, store, settings=settings, created_at=utcnow()
+        )
+    else:
+        manifest = take_snapshot(engine, store, created_at=utcnow())
     shipper_from_settings(engine, settings, store).ship_through(manifest.head_seq)
     return manifest

@@ -177,12 +177,12 @@ def take_snapshot(
     """Copy the database, check the copy, and store it with its manifest."""
     source = _sqlite_path(str(engine.url))
     if engine.dialect.name != "sqlite" or source is None:
-        # PostgreSQL's own base backups (pg_basebackup with WAL archiving)
-        # are the way there; they are not wired into this command yet.
+        # PostgreSQL is copied by its own pg_basebackup instead
+        # (controlroom.backup.pg_base, chosen by service.snapshot_and_ship).
         raise BackupError(
             f"Snapshots of {describe_url(str(engine.url))} are not supported yet: "
-            "only a SQLite file can be snapshotted. For PostgreSQL use "
-            "pg_basebackup and WAL archiving (see deploy/patroni/RUNBOOK.md)."
+            "only a SQLite file can be copied this way. For PostgreSQL, "
+            "'controlroom backup snapshot' takes a base backup with pg_basebackup."
         )
     if not source.is_file():
         raise BackupError(f"The database file {source} does not exist.")

@@ -16,7 +16,10 @@ manifests.
 
 Snapshots (``snapshots/``) are checked after the chain: each manifest must
 read, its object must exist with the size and SHA-256 it records, and no
-snapshot object may lack a manifest.
+snapshot object may lack a manifest. PostgreSQL base backups (``pg-base/``)
+are checked the same way, and the archived WAL (``pg-wal/``) file by file,
+with no segment missing between two archived ones of a timeline
+(:mod:`controlroom.backup.pg_wal`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from controlroom.backup.pg_base import check_base_backups
+from controlroom.backup.pg_wal import check_wal_archive
 from controlroom.backup.segments import (
     MANIFEST_FOLDER,
     SEGMENT_FOLDER,
@@ -69,6 +74,8 @@ class VerifyReport:
     manifest_digest: str
     problem: BackupProblem | None
     snapshots: int = 0
+    wal_files: int = 0
+    base_backups: int = 0
 
     @property
     def ok(self) -> bool:
@@ -221,11 +228,14 @@ def verify_store(
     *,
     expected_head: tuple[int, str] | None = None,
     snapshots: bool = True,
+    wal: bool = True,
 ) -> VerifyReport:
     """Re-read every segment and manifest; report the first problem found.
 
-    ``snapshots=False`` leaves the snapshots out: a restore checks each one
-    itself and passes over a bad one for an older one.
+    ``snapshots=False`` leaves the snapshots and base backups out: a restore
+    checks each one itself and passes over a bad one for an older one.
+    ``wal=False`` leaves the archived WAL out: a PostgreSQL restore checks
+    the files it replays as it fetches them.
     """
     manifests = store.list(MANIFEST_FOLDER + "/")
     segment_keys = set(store.list(SEGMENT_FOLDER + "/"))
@@ -245,10 +255,16 @@ def verify_store(
             )
     if problem is None and expected_head is not None:
         problem = _check_anchor(walk, expected_head, store.location)
-    held = 0
+    held = bases = 0
     if snapshots:
         held, snapshot_problem = _check_snapshots(store)
         problem = problem or snapshot_problem
+        bases, base_problem = check_base_backups(store)
+        problem = problem or _named(base_problem)
+    wal_files = 0
+    if wal:
+        wal_files, wal_problem = check_wal_archive(store)
+        problem = problem or _named(wal_problem)
 
     if problem is not None:
         logger.info("backup broken location=%s problem=%s", store.location, problem)
@@ -260,7 +276,13 @@ def verify_store(
         walk.manifest,
         problem,
         held,
+        wal_files,
+        bases,
     )
+
+
+def _named(found: tuple[str, str] | None) -> BackupProblem | None:
+    return BackupProblem(found[0], None, found[1]) if found else None
 
 
 def _check_snapshots(store: BackupStore) -> tuple[int, BackupProblem | None]:
