@@ -3,10 +3,11 @@
 The order goes to the primary under its idempotency key
 (:func:`controlroom.availability.in_doubt.submit_with_key`). While no
 primary is writable -- it cannot be reached, it is read-only or in
-recovery, or the commit stays in doubt -- the order goes to the fallback
-spool under the same key and the customer is told "accepted, pending"
-with the same package code (issue 6, "Hot fail-over"). Merge back places
-it once: a commit that was in doubt but did land is found by its key.
+recovery, or the commit stays in doubt, or another order's did moments
+ago -- the order goes to the fallback spool under the same key and the
+customer is told "accepted, pending" with the same package code (issue 6,
+"Hot fail-over"). Merge back places it once: a commit that was in doubt
+but did land is found by its key.
 
 The package code is decided before the first attempt, so whichever path
 takes the order, the customer's code is the one the parcel ends up with.
@@ -19,6 +20,11 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -27,7 +33,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from controlroom.availability.in_doubt import RetryPolicy, submit_with_key
+from controlroom.availability.durable import durable_transaction
+from controlroom.availability.in_doubt import (
+    RetryPolicy,
+    outcome_unknown,
+    submit_with_key,
+)
 from controlroom.backup.shipper import Shipper
 from controlroom.errors import (
     BackupError,
@@ -52,8 +63,32 @@ logger = logging.getLogger(__name__)
 
 ACTOR = "webshop"
 
-# A customer waits for the answer: a few quick retries, then the spool.
-INTAKE_POLICY = RetryPolicy(attempts=3, first_delay=0.05, max_delay=0.5)
+# A customer waits for the answer: one write and, when its outcome is
+# unknown, one lookup, each bounded by INTAKE_TRANSACTION_TIMEOUT; then the
+# spool. So a customer waits about 1 s at worst, and a primary that hangs
+# holds two connections per order, not four. The Patroni drill
+# (benchmarks/patroni_drill.py, BENCHMARKS.md) measured a longest answer of
+# 7.3 s with three unbounded attempts, 3.0 s with two bounded ones, and
+# 0.6 s with this and the hold-off below.
+INTAKE_POLICY = RetryPolicy(attempts=1, first_delay=0.05, max_delay=0.05)
+
+# How long one intake transaction on PostgreSQL may take, COMMIT included.
+# A COMMIT waits for the synchronous standby, and right after a fail-over
+# the new leader has none for a few seconds; past this bound the
+# connection is severed and the order is in doubt (then spooled), never
+# left waiting (controlroom.availability.durable). A healthy commit takes
+# milliseconds.
+INTAKE_TRANSACTION_TIMEOUT = 0.5
+
+# A severed transaction's server process keeps waiting for the standby
+# until one answers, holding a connection slot. At ten orders a second the
+# two-node drill piled them up past max_connections and locked Patroni's
+# own rejoin out. So once a write is in doubt the primary is left alone
+# for PRIMARY_HOLD_OFF seconds: orders go straight to the spool.
+PRIMARY_HOLD_OFF = 2.0
+_held_off_until: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+_held_off_lock = threading.Lock()
+_HELD_OFF = "the primary left a write in doubt moments ago; not asked again yet"
 
 # PostgreSQL SQLSTATEs that say "this server takes no writes now" (Appendix
 # A, Error Codes): class 08 connection exceptions, 25006
@@ -129,6 +164,8 @@ def take_order(
         code = parse_code(details.code) if details.code else new_package_code()
     details = replace(details, code=code)
 
+    if _held_off(engine):
+        return _spool(spool, order, details, why=_HELD_OFF)
     try:
         code = _place_in_primary_once(engine, order, details, policy)
     except Exception as exc:
@@ -165,9 +202,16 @@ def _place_in_primary_once(
     codes: dict[str, str] = {}
 
     def write(key: str) -> None:
-        codes[key] = _place_in_primary(engine, order, details)
+        _unless_held_off(engine, key)
+        try:
+            codes[key] = _place_in_primary(engine, order, details)
+        except Exception as exc:
+            if outcome_unknown(exc):
+                _hold_off(engine)
+            raise
 
     def is_stored(key: str) -> bool:
+        _unless_held_off(engine, key)
         found = _code_in_primary(engine, key)
         if found is not None:
             codes[key] = found
@@ -180,7 +224,7 @@ def _place_in_primary_once(
 def _place_in_primary(engine: Engine, order: SpoolEntry, details: FallbackOrder) -> str:
     # Parties are registered only when the key is new: a retry after an
     # in-doubt commit that did land finds the parcel and stores nothing.
-    with Session(engine) as session, session.begin():
+    with _transaction(engine) as session:
         placed = find_order_by_key(session, order.key)
         if placed is not None:
             return placed.code
@@ -205,9 +249,41 @@ def _place_in_primary(engine: Engine, order: SpoolEntry, details: FallbackOrder)
 
 
 def _code_in_primary(engine: Engine, key: str) -> str | None:
-    with Session(engine) as session:
+    # On PostgreSQL the lookup is a durable transaction as well: a row whose
+    # commit was cut short is visible on the primary before the standby has
+    # it, and must not count as stored until it does.
+    with _transaction(engine) as session:
         placed = find_order_by_key(session, key)
         return None if placed is None else placed.code
+
+
+def _held_off(engine: Engine) -> bool:
+    with _held_off_lock:
+        return time.monotonic() < _held_off_until.get(engine, 0.0)
+
+
+def _hold_off(engine: Engine) -> None:
+    with _held_off_lock:
+        _held_off_until[engine] = time.monotonic() + PRIMARY_HOLD_OFF
+
+
+def _unless_held_off(engine: Engine, key: str) -> None:
+    if _held_off(engine):
+        raise WriteInDoubt(f"Order {key}: {_HELD_OFF}.", key=key, attempts=0)
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Session]:
+    if engine.dialect.name != "postgresql":
+        with Session(engine) as session, session.begin():
+            yield session
+        return
+    with (
+        durable_transaction(engine, timeout=INTAKE_TRANSACTION_TIMEOUT) as connection,
+        Session(bind=connection) as session,
+    ):
+        yield session
+        session.flush()
 
 
 def _party(session: Session, contact: Contact, at: datetime) -> Party:

@@ -9,12 +9,18 @@ import pytest
 import yaml
 
 PATRONI = Path(__file__).resolve().parents[2] / "deploy" / "patroni"
-NODES = ("node1.yml", "node2.yml")
+NODES = ("node1.yml", "node2.yml", "node3.yml")
 
 
 def load(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((PATRONI / name).read_text())
     return loaded
+
+
+def test_three_postgresql_nodes_are_shipped() -> None:
+    shipped = sorted(path.name for path in PATRONI.glob("node*.yml"))
+
+    assert tuple(shipped) == NODES
 
 
 @pytest.mark.parametrize("name", NODES)
@@ -23,6 +29,8 @@ def test_each_node_replicates_synchronously_and_strictly(name: str) -> None:
 
     assert dcs["synchronous_mode"] is True
     assert dcs["synchronous_mode_strict"] is True
+    # One synchronous standby of two: after one loss a standby remains.
+    assert dcs["synchronous_node_count"] == 1
     assert dcs["postgresql"]["use_pg_rewind"] is True
     assert dcs["postgresql"]["parameters"]["wal_log_hints"] == "on"
 
@@ -37,14 +45,26 @@ def test_each_node_has_timings_patroni_accepts(name: str) -> None:
 
 
 def test_the_nodes_share_a_scope_and_differ_in_name_ports_and_data() -> None:
-    first, second = (load(name) for name in NODES)
+    nodes = [load(name) for name in NODES]
 
-    assert first["scope"] == second["scope"]
-    assert first["bootstrap"] == second["bootstrap"]
-    for path in (("name",), ("restapi", "listen"), ("postgresql", "listen")):
-        values = [_at(node, path) for node in (first, second)]
-        assert values[0] != values[1], path
-    assert first["postgresql"]["data_dir"] != second["postgresql"]["data_dir"]
+    assert len({node["scope"] for node in nodes}) == 1
+    assert all(node["bootstrap"] == nodes[0]["bootstrap"] for node in nodes)
+    for path in (
+        ("name",),
+        ("restapi", "listen"),
+        ("postgresql", "listen"),
+        ("postgresql", "data_dir"),
+    ):
+        values = [_at(node, path) for node in nodes]
+        assert len(set(values)) == len(NODES), path
+
+
+@pytest.mark.parametrize("name", NODES)
+def test_a_standby_retries_its_source_within_a_second(name: str) -> None:
+    parameters = load(name)["bootstrap"]["dcs"]["postgresql"]["parameters"]
+
+    # PostgreSQL's 5 s default held writes 5 s past the promotion.
+    assert parameters["wal_retrieve_retry_interval"] == "1s"
 
 
 @pytest.mark.parametrize("name", NODES)
