@@ -144,11 +144,12 @@ def target_path(url: str) -> Path:
     """The SQLite file a restore writes; refuse any other kind of target."""
     path = _sqlite_path(url)
     if path is None:
-        # A PostgreSQL restore would load a base backup and replay WAL; the
-        # snapshots stored here are SQLite files, so it is refused for now.
+        # PostgreSQL is restored as a data folder from a base backup and the
+        # archived WAL (controlroom.backup.pg_restore), not into a URL.
         raise RestoreRefused(
             f"Restoring into {describe_url(url)} is not supported: the target "
-            "must be a SQLite file URL such as sqlite:////path/restored.sqlite3."
+            "must be a SQLite file URL such as sqlite:////path/restored.sqlite3; "
+            "restore PostgreSQL into a new data folder with --to-pgdata DIR."
         )
     return path.resolve()
 
@@ -367,11 +368,9 @@ def _count(
     events: Sequence[Mapping[str, Any]],
     replay: Replay,
 ) -> tuple[TableCount, ...]:
-    added: Counter[str] = Counter(
-        journal_events=len(events),
-        parties=replay.parties,
-        parcels=replay.parcels,
-    )
+    # Each re-applied kind counts the rows it inserted, table by table.
+    added: Counter[str] = Counter(journal_events=len(events))
+    added.update(replay.rows_added)
     if events and snapshot.row_counts.get("journal_head", 0) == 0:
         added["journal_head"] = 1
     with engine.connect() as connection:

@@ -102,6 +102,7 @@ def approve_mark(
         second_actor=actor,
         reason=request.reason,
         at=at,
+        request=request.id,
     )
 
 

@@ -133,9 +133,11 @@ def see_onchain_payment(
         occurred_at=seen_at,
         payload={
             "payment": payment.id,
+            "method": PaymentMethod.ONCHAIN,
             "txid": txid,
             "vout": vout,
             "amount_sat": amount_sat,
+            "spends": [spend.outpoint for spend in payment.spends],
             "signals_rbf": signals_rbf,
             "state": payment.state,
         },
@@ -260,6 +262,7 @@ def unconfirm_block(
                 "vout": payment.vout,
                 "block_height": height,
                 "block_hash": block_hash,
+                "state": payment.state,
             },
         )
     for invoice in _invoices(p.invoice for p in payments):

@@ -151,6 +151,7 @@ def issue_invoice(
             "method": method,
             "amount_sat": amount_sat,
             "address": address,
+            "bolt11": bolt11,
             "payment_hash": payment_hash,
             "expires_at": expires_at,
             "monitoring_until": watch_until,
@@ -226,6 +227,7 @@ def record_payment(
         occurred_at=seen_at,
         payload={
             "payment": payment.id,
+            "method": PaymentMethod.LIGHTNING,
             "amount_sat": amount_sat,
             "payment_hash": payment_hash,
             "state": payment.state,
@@ -335,6 +337,7 @@ def mark_invoice(
     second_actor: str,
     reason: str,
     at: datetime,
+    request: int | None = None,
 ) -> None:
     """Settle or invalidate an invoice by hand; two different people must agree.
 
@@ -343,7 +346,8 @@ def mark_invoice(
     needs a second person, and both names land in the journal. Marking an
     invoice in the operator queue with the status it has is how a person
     says they have dealt with it (refunded an overpayment, accepted a
-    reorged settlement).
+    reorged settlement). ``request`` is the approved proposal, if one
+    (:mod:`controlroom.payments.marking`).
     """
     if status not in (InvoiceStatus.SETTLED, InvoiceStatus.INVALID):
         raise PaymentError("An invoice can only be marked settled or invalid.")
@@ -374,5 +378,6 @@ def mark_invoice(
             "first": first_actor,
             "second": second_actor,
             "reason": reason.strip(),
+            "request": request,
         },
     )

@@ -164,6 +164,7 @@ def open_lightning_invoice(
             "node": node.config.key,
             "payment_hash": created.payment_hash,
             "add_index": created.add_index,
+            "payee_node_id": created.decoded.payee_node_id,
             "expiry_seconds": terms.expiry_seconds,
             "expiry_clamped": terms.clamped,
             "note": terms.note,

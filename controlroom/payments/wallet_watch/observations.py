@@ -292,6 +292,7 @@ def _add_observation(
             "source": source,
             "file": file_name,
             "row": observation.file_row,
+            "note": note,
         },
     )
     return observation

@@ -104,7 +104,9 @@ def add_fallback_wallet(
         actor=actor,
         occurred_at=at,
         # The key itself stays out of the journal: it would show every
-        # address of the wallet to whoever reads the audit trail.
+        # address of the wallet to whoever reads the audit trail. So a
+        # restore cannot rebuild a wallet added after its snapshot
+        # (controlroom.backup.replay refuses, naming it).
         payload={
             "name": name,
             "kind": kind,
@@ -199,7 +201,9 @@ def issue_fallback_address(
         actor=actor,
         occurred_at=at,
         payload={
+            "issued": issued.id,
             "wallet": wallet.name,
+            "wallet_id": wallet.id,
             "index": index,
             "address": address,
             "parcel": parcel.id,

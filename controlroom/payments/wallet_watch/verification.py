@@ -315,6 +315,7 @@ def _journal(
             "amount_sat": observation.amount_sat,
             "txid": observation.txid,
             "rule": match.rule,
+            "confidence": match.confidence,
             **extra,
         },
     )
