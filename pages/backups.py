@@ -7,7 +7,7 @@ import streamlit as st
 
 from controlroom.availability.board import MemberRow, availability_board
 from controlroom.backup.actions import VERIFIERS, verify_now
-from controlroom.backup.board import BackupBoard, backup_board
+from controlroom.backup.board import BackupBoard, archiver_summary, backup_board
 from controlroom.backup.schedule import ScheduleState, schedule_board
 from controlroom.errors import ControlRoomError
 from controlroom.fallback_orders.actions import spool_folder
@@ -97,6 +97,18 @@ def backup_section(frame: Frame, board: BackupBoard) -> None:
                 ),
                 hide_index=True,
             )
+
+
+def wal_archive_line(frame: Frame, board: BackupBoard) -> None:
+    if board.wal_archive is None:
+        return  # SQLite: the journal segments above are the whole backup
+    level, words = archiver_summary(board.wal_archive, frame.zone)
+    if level == "error":
+        st.error(f"**{words}**", icon=":material/error:")
+    elif level == "warning":
+        st.warning(words)
+    else:
+        st.caption(words)
 
 
 def schedule_section(frame: Frame, schedule: ScheduleState | None) -> None:
@@ -248,6 +260,7 @@ def render() -> None:
     except ControlRoomError:
         schedule = None
     backup_section(frame, backup)
+    wal_archive_line(frame, backup)
     drills_section(frame, backup)
     schedule_section(frame, schedule)
     cluster_section(members)

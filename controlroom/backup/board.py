@@ -33,6 +33,7 @@ from controlroom.config import Settings
 from controlroom.db import utcnow
 from controlroom.health.models import Component, ComponentState
 from controlroom.journal import journal_head
+from controlroom.session_frame import short_time
 
 DRILLS_SHOWN = 10
 
@@ -170,4 +171,38 @@ def _verification(row: BackupVerification | None) -> Verification | None:
         row.problem,
         row.problem_key,
         row.problem_seq,
+    )
+
+
+def archiver_summary(status: ArchiverStatus, zone: str) -> tuple[str, str]:
+    """The WAL archiver in one sentence, with how loud to say it.
+
+    The level is ``error`` (the newest archive attempt failed), ``warning``
+    (archiving is off, or nothing archived yet) or ``ok``.
+    """
+    if status.archive_mode == "off":
+        return (
+            "warning",
+            "WAL archiving is off on this server: a restore can only reach the "
+            "newest base backup. Run `controlroom backup wal-settings` for the "
+            "lines to add to postgresql.conf.",
+        )
+    if status.failing:
+        return (
+            "error",
+            f"WAL archiving is failing: {status.last_failed_wal} could not be "
+            f"stored at {short_time(status.last_failed_at, zone)} "
+            f"({status.failed_count:,} failure(s) since the server's statistics "
+            "were reset). The server keeps the file until the store takes it.",
+        )
+    if status.last_archived_at is None:
+        return (
+            "warning",
+            "WAL archiving is on, but no WAL file has been archived yet.",
+        )
+    return (
+        "ok",
+        f"WAL archive: last file {status.last_archived_wal} at "
+        f"{short_time(status.last_archived_at, zone)}; "
+        f"{status.archived_count:,} archived, {status.failed_count:,} failed.",
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from controlroom.backup.board import backup_board
+from controlroom.backup.alarm import ArchiverStatus
+from controlroom.backup.board import archiver_summary, backup_board
 from controlroom.backup.service import verify_and_record
 from controlroom.backup.shipper import Shipper
 from controlroom.backup.stores import open_store
@@ -72,3 +74,54 @@ def test_the_board_carries_the_alarm_of_a_refused_write(
     assert board.alarm.startswith("Backup store refused a write: access denied")
     assert board.failing_since is not None
     assert board.last_error == "access denied writing segments/000000000001.seg"
+
+
+def _archiver(**changes: object) -> ArchiverStatus:
+    at = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    status = ArchiverStatus(
+        archive_mode="on",
+        archived_count=41,
+        last_archived_wal="000000010000000000000029",
+        last_archived_at=at,
+        failed_count=0,
+        last_failed_wal="",
+        last_failed_at=None,
+    )
+    return replace(status, **changes)  # type: ignore[arg-type]
+
+
+def test_the_wal_archive_line_says_the_last_file_in_local_time() -> None:
+    level, words = archiver_summary(_archiver(), "Europe/Oslo")
+
+    assert level == "ok"
+    assert words == (
+        "WAL archive: last file 000000010000000000000029 at 04 Dec 10:00; "
+        "41 archived, 0 failed."
+    )
+
+
+def test_a_failure_newer_than_the_last_archived_file_is_an_error() -> None:
+    archived = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    failing = _archiver(
+        failed_count=3,
+        last_failed_wal="00000001000000000000002A",
+        last_failed_at=archived + timedelta(minutes=1),
+    )
+    recovered = replace(failing, last_archived_at=archived + timedelta(minutes=2))
+
+    level, words = archiver_summary(failing, "Europe/Oslo")
+
+    assert level == "error"
+    assert "00000001000000000000002A could not be stored at 04 Dec 10:01" in words
+    assert archiver_summary(recovered, "Europe/Oslo")[0] == "ok"
+
+
+def test_archiving_off_or_not_started_is_a_warning() -> None:
+    off = archiver_summary(_archiver(archive_mode="off"), "UTC")
+    fresh = archiver_summary(
+        _archiver(archived_count=0, last_archived_wal="", last_archived_at=None), "UTC"
+    )
+
+    assert off[0] == fresh[0] == "warning"
+    assert "controlroom backup wal-settings" in off[1]
+    assert "no WAL file has been archived yet" in fresh[1]
