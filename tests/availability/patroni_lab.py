@@ -189,6 +189,11 @@ def write_configs(folder: Path, *, nodes: int, strict: bool) -> tuple[Path, list
         )
         config["etcd3"]["hosts"] = f"127.0.0.1:{client}"
         config["bootstrap"]["dcs"]["synchronous_mode_strict"] = strict
+        # The lab has no backup store; the drill is about fail-over, and an
+        # archive_command failing every few seconds would only fill the logs.
+        config["bootstrap"]["dcs"]["postgresql"]["parameters"]["archive_command"] = (
+            "/bin/true"
+        )
         config["postgresql"].update(
             listen=f"127.0.0.1:{pg}",
             connect_address=f"127.0.0.1:{pg}",

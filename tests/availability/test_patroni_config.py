@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,18 @@ def test_a_standby_retries_its_source_within_a_second(name: str) -> None:
 
     # PostgreSQL's 5 s default held writes 5 s past the promotion.
     assert parameters["wal_retrieve_retry_interval"] == "1s"
+
+
+@pytest.mark.parametrize("name", NODES)
+def test_the_primary_archives_its_wal_to_the_write_once_store(name: str) -> None:
+    parameters = load(name)["bootstrap"]["dcs"]["postgresql"]["parameters"]
+    command = shlex.split(parameters["archive_command"])
+
+    assert parameters["archive_mode"] == "on"
+    assert command[:3] == ["controlroom", "backup", "wal-push"]
+    assert command[-2:] == ["%p", "%f"]
+    assert command[command.index("--store") + 1].startswith("s3://")
+    assert 0 < parameters["archive_timeout"] <= 300
 
 
 @pytest.mark.parametrize("name", NODES)
