@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from controlroom.backup.pg_tools import find_pg_bin, libpq_connection, run_tool
 from controlroom.backup.segments import checksum, manifest_fields
+from controlroom.backup.snapshots import check_stored_bytes
 from controlroom.backup.stores import BackupStore
 from controlroom.config import Settings
 from controlroom.errors import BackupError
@@ -99,14 +100,7 @@ def base_manifest_keys(store: BackupStore) -> tuple[str, ...]:
 
 def check_base_bytes(manifest: BaseBackupManifest, data: bytes) -> str | None:
     """What is wrong with a base backup's bytes against its manifest, or None."""
-    if len(data) != manifest.size:
-        return (
-            f"truncated or altered: {len(data):,} bytes where its manifest "
-            f"says {manifest.size:,}"
-        )
-    if checksum(data) != manifest.sha256:
-        return "altered: its SHA-256 does not match its manifest (changed bytes)"
-    return None
+    return check_stored_bytes(data, size=manifest.size, sha256=manifest.sha256)
 
 
 def read_backup_label(folder: Path) -> tuple[str, str, int]:

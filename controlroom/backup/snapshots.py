@@ -102,16 +102,21 @@ def snapshot_object_keys(store: BackupStore) -> tuple[str, ...]:
     return tuple(key for key in keys if key.endswith(_OBJECT_SUFFIX))
 
 
-def check_snapshot_bytes(manifest: SnapshotManifest, data: bytes) -> str | None:
-    """What is wrong with a snapshot's bytes against its manifest, or None."""
-    if len(data) != manifest.size:
+def check_stored_bytes(data: bytes, *, size: int, sha256: str) -> str | None:
+    """What is wrong with a stored object's bytes against its manifest, or None."""
+    if len(data) != size:
         return (
             f"truncated or altered: {len(data):,} bytes where its manifest "
-            f"says {manifest.size:,}"
+            f"says {size:,}"
         )
-    if checksum(data) != manifest.sha256:
+    if checksum(data) != sha256:
         return "altered: its SHA-256 does not match its manifest (changed bytes)"
     return None
+
+
+def check_snapshot_bytes(manifest: SnapshotManifest, data: bytes) -> str | None:
+    """What is wrong with a snapshot's bytes against its manifest, or None."""
+    return check_stored_bytes(data, size=manifest.size, sha256=manifest.sha256)
 
 
 # -- taking a snapshot ------------------------------------------------------
