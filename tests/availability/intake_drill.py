@@ -24,50 +24,19 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from controlroom.availability.in_doubt import RetryPolicy
-from controlroom.fallback_orders.fallback_order import Contact, FallbackOrder
 from controlroom.fallback_orders.intake import take_order
 from controlroom.fallback_orders.merge import merge_spool
 from controlroom.fallback_orders.spool import Spool, SpoolEntry
-from controlroom.fallback_orders.terms import delivery_window, pickup_window
-from controlroom.orders.codes import new_package_code
 from controlroom.orders.models import Parcel
-
-SENDER = Contact(
-    postcode="0155",
-    phone="+4791234567",
-    name="Kari Nordmann",
-    street="Storgata 1",
-    city="Oslo",
-    lat=59.913,
-    lon=10.752,
-)
-RECIPIENT = Contact(
-    postcode="0364",
-    phone="+4798765432",
-    name="Ola Nordmann",
-    street="Kirkeveien 64",
-    city="Oslo",
-    lat=59.929,
-    lon=10.717,
-)
+from tests.fallback_orders.world import complete_web_order
 
 
 def web_order(number: int) -> SpoolEntry:
     """Web order ``number``, received now: a medium parcel across Oslo."""
     received = datetime.now(UTC)
-    details = FallbackOrder(
-        code=new_package_code(),
-        size="M",
-        load=20,
-        price_sat=28_000,
-        sender=SENDER,
-        recipient=RECIPIENT,
-        pickup_window=pickup_window(received),
-        delivery_window=delivery_window(received),
-    )
-    return SpoolEntry(
-        f"drill-web-{number:06d}", "web_shop", received, details.as_json()
-    )
+    key = f"drill-web-{number:06d}"
+    details = complete_web_order(key, received)
+    return SpoolEntry(key, "web_shop", received, details.as_json())
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import controlroom.fallback_orders.intake as intake_module
 from controlroom.availability.in_doubt import RetryPolicy
 from controlroom.db import create_db_engine
 from controlroom.errors import FallbackOrderError, OrderError
-from controlroom.fallback_orders.fallback_order import Contact, FallbackOrder
+from controlroom.fallback_orders.fallback_order import Contact
 from controlroom.fallback_orders.intake import (
     Intake,
     OrderNotTaken,
@@ -27,13 +27,16 @@ from controlroom.fallback_orders.intake import (
 )
 from controlroom.fallback_orders.merge import merge_spool
 from controlroom.fallback_orders.spool import Spool, SpoolEntry
-from controlroom.fallback_orders.terms import delivery_window, pickup_window
 from controlroom.journal import JournalEvent
-from controlroom.orders.codes import new_package_code
 from controlroom.orders.models import OrderChannel, Parcel, Party
 from controlroom.schema import upgrade_database
 from tests.availability.clusters import USER, Member, run
-from tests.fallback_orders.world import OUTAGE, keys_in_primary, parcel_count
+from tests.fallback_orders.world import (
+    OUTAGE,
+    complete_web_order,
+    keys_in_primary,
+    parcel_count,
+)
 from tests.postgres_cluster import _free_port, find_pg_bin
 
 QUICK = RetryPolicy(attempts=2, first_delay=0.0, max_delay=0.0)
@@ -42,38 +45,10 @@ QUICK = RetryPolicy(attempts=2, first_delay=0.0, max_delay=0.0)
 def web_order(number: int, **changes: object) -> SpoolEntry:
     """Web order ``number``: a complete, geocoded order from Oslo to Oslo."""
     received = OUTAGE + timedelta(seconds=number)
-    sender = Contact(
-        postcode="0155",
-        phone=f"+479{number:07d}",
-        name="Kari Nordmann",
-        street="Storgata 1",
-        city="Oslo",
-        lat=59.913,
-        lon=10.752,
-    )
-    recipient = Contact(
-        postcode="0364",
-        phone="+4798765432",
-        name="Ola Nordmann",
-        street="Kirkeveien 64",
-        city="Oslo",
-        lat=59.929,
-        lon=10.717,
-    )
-    details = FallbackOrder(
-        code=new_package_code(),
-        size="M",
-        load=20,
-        price_sat=28_000,
-        sender=sender,
-        recipient=recipient,
-        pickup_window=pickup_window(received),
-        delivery_window=delivery_window(received),
-    )
+    key = f"web-order-{number:06d}"
+    details = complete_web_order(key, received, sender_phone=f"+479{number:07d}")
     details = replace(details, **changes)  # type: ignore[arg-type]
-    return SpoolEntry(
-        f"web-order-{number:06d}", "web_shop", received, details.as_json()
-    )
+    return SpoolEntry(key, "web_shop", received, details.as_json())
 
 
 def count_of(engine: Engine, what: type[Party] | str) -> int:

@@ -116,3 +116,35 @@ def parcel_count(engine: Engine) -> int:
     """How many parcels the primary holds."""
     with Session(engine) as session:
         return session.scalar(select(func.count()).select_from(Parcel)) or 0
+
+
+def complete_web_order(
+    key: str, received: datetime, *, sender_phone: str = "+4791234567"
+) -> FallbackOrder:
+    """A web shop order as take_order wants it: geocoded, Oslo to Oslo, size M."""
+    return FallbackOrder(
+        code=new_package_code(),
+        size="M",
+        load=20,
+        price_sat=28_000,
+        sender=Contact(
+            postcode="0155",
+            phone=sender_phone,
+            name="Kari Nordmann",
+            street="Storgata 1",
+            city="Oslo",
+            lat=59.913,
+            lon=10.752,
+        ),
+        recipient=Contact(
+            postcode="0364",
+            phone="+4798765432",
+            name="Ola Nordmann",
+            street="Kirkeveien 64",
+            city="Oslo",
+            lat=59.929,
+            lon=10.717,
+        ),
+        pickup_window=pickup_window(received),
+        delivery_window=delivery_window(received),
+    )
