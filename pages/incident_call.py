@@ -15,6 +15,7 @@ from controlroom.errors import ControlRoomError
 from controlroom.health.models import ComponentState
 from controlroom.incidents import actions
 from controlroom.incidents.board import (
+    PAST_SHOWN,
     CallBoard,
     CallScreen,
     call_prompt,
@@ -510,7 +511,12 @@ def past_incidents(screen: CallScreen) -> None:
     """Resolved incidents to look back on: roles, decisions, reports, timeline."""
     if not screen.past_incidents:
         return
-    with st.expander(f"Past incidents ({len(screen.past_incidents)} newest)"):
+    shown = len(screen.past_incidents)
+    with st.expander(
+        f"Past incidents (the {shown} newest)"
+        if shown >= PAST_SHOWN
+        else f"Past incidents ({shown})"
+    ):
         lines = {line.id: line.headline for line in screen.past_incidents}
         chosen = st.selectbox(
             "Resolved incident", list(lines), format_func=lines.__getitem__

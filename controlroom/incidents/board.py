@@ -48,6 +48,8 @@ from controlroom.journal.models import JournalEvent
 from controlroom.session_frame import local_time
 
 Clock = Callable[[datetime | None], str]
+# How many resolved incidents the call screen lists to look back on.
+PAST_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -386,7 +388,8 @@ def call_screen(engine: Engine, *, zone: str, incident_id: int | None) -> CallSc
             open_incidents=tuple(incident_line(i, now=now) for i in incidents),
             components=tuple(components),
             past_incidents=tuple(
-                incident_line(i, now=now) for i in resolved_incidents(session)
+                incident_line(i, now=now)
+                for i in resolved_incidents(session, limit=PAST_SHOWN)
             ),
         )
 

@@ -300,6 +300,9 @@ def test_a_resolved_incident_can_be_looked_back_on_and_left_again(
     app = sign_in(Role.OPS)
     app.switch_page(PAGE).run()
     assert next(i.value for i in app.info).startswith("No incident is open.")
+    assert [e.label for e in app.expander if "Past" in e.label] == [
+        "Past incidents (1)"
+    ]
     past = next(s for s in app.selectbox if s.label == "Resolved incident")
     assert past.value == incident_id
     assert past.options == [
