@@ -21,9 +21,10 @@ invoice_mark_requests       InvoiceMarkProposed, InvoiceMarkRejected; an
 lightning_invoices,         LightningInvoiceOpened, LightningInvoiceStateChanged,
 lightning_limit_changes     LightningLimitProposed, LightningLimitApproved,
 (.lightning.service)        LightningLimitRejected
-fallback_wallets,           FallbackWalletActivated, FallbackAddressIssued
-fallback_addresses
-(.wallet_watch.service)
+fallback_wallets,           FallbackWalletAdded (with its key, below),
+fallback_addresses          FallbackWalletActivated, FallbackAddressIssued
+(.wallet_watch.service,
+fallback_orders.merge)
 wallet_observations,        PaymentObserved; WalletMatchProposed,
 wallet_matches              WalletMatchedByHand, WalletMatchConfirmed,
 (.wallet_watch.observations WalletMatchVerified, WalletMatchRejected
@@ -49,10 +50,11 @@ Kept in the journal only, and counted for the restore report:
   replay restored: an output is seen once, a block confirms a payment once.
 * every kind about other capabilities (health, incidents, dispatch, ...).
 
-``FallbackWalletAdded`` refuses the restore, naming the wallet: its
-watch-only key is kept out of the journal on purpose (a key shows every
-address of the wallet), so a wallet added after the snapshot cannot be
-rebuilt, and the addresses and payments that follow would hang off nothing.
+``FallbackWalletAdded`` is re-applied only with the wallet's key, which
+ops give the restore (``--wallet-key NAME=KEY``): the journal keeps it out
+on purpose (a key shows every address of the wallet). Without it the
+restore refuses, naming the wallet and the option, since the addresses and
+payments that follow would hang off nothing (:mod:`.replay_wallets`).
 
 An event whose payload lacks a field its row needs (journalled before the
 field was: ``bolt11``, ``method``, ``spends``, a reorg's ``state``, a
@@ -63,33 +65,34 @@ the restore naming the event and the field; no value is made up.
 Known gaps: a mined payment's depth moves with every block but is journalled
 only when its state moves, so ``payments.confirmations`` comes back as last
 journalled until the restored tracker's first round counts it from the tip
-again; and the fallback addresses ``fallback_orders.merge`` writes are not
-journalled, so a restore cannot bring those rows back.
+again.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Executable,
-    Table,
-    bindparam,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from controlroom.backup.replay_payments import PAYMENT_STEPS, PAYMENT_VARIANTS
+from controlroom.backup.replay_wallets import WALLET_STEPS, with_wallet_key
+from controlroom.backup.replay_writes import (
+    Event,
+    Row,
+    Step,
+    Write,
+    inserts,
+    parse_time,
+    row_id,
+    set_values,
+    table_of,
+    updates,
+)
 from controlroom.errors import RestoreRefused
 from controlroom.orders.models import (
     CustomerKind,
@@ -104,57 +107,18 @@ from controlroom.payments.lifecycle import (
     PaymentFacts,
     assess_invoice,
 )
-from controlroom.payments.lightning.models import (
-    LightningInvoice,
-    LightningLimitChange,
-    LimitChangeStatus,
-)
-from controlroom.payments.lightning.node import LightningInvoiceState
 from controlroom.payments.models import (
     Invoice,
     InvoiceException,
-    InvoiceStatus,
-    MarkRequest,
-    MarkRequestStatus,
-    OrderClass,
     Payment,
     PaymentMethod,
-    PaymentSpend,
-    PaymentState,
-)
-from controlroom.payments.wallet_watch.matching import MatchRule
-from controlroom.payments.wallet_watch.models import (
-    FallbackWallet,
-    IssuedAddress,
-    MatchProposal,
-    MatchStatus,
-    Observation,
-    ObservationSource,
 )
 
-Event = Mapping[str, Any]
-Row = dict[str, Any]
-Build = Callable[[Event, Any], Row | list[Row] | None]
-_E = TypeVar("_E", bound=StrEnum)
+_PARTIES = table_of(Party)
+_PARCELS = table_of(Parcel)
+_INVOICES = table_of(Invoice)
+_PAYMENTS = table_of(Payment)
 
-
-def _table(model: type[Any]) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-_PARTIES = _table(Party)
-_PARCELS = _table(Parcel)
-_INVOICES = _table(Invoice)
-_PAYMENTS = _table(Payment)
-_SPENDS = _table(PaymentSpend)
-_MARKS = _table(MarkRequest)
-_LIGHTNING = _table(LightningInvoice)
-_LIMITS = _table(LightningLimitChange)
-_WALLETS = _table(FallbackWallet)
-_ADDRESSES = _table(IssuedAddress)
-_OBSERVATIONS = _table(Observation)
-_MATCHES = _table(MatchProposal)
 # ParcelOrdered does not journal the stop's service time; the default that
 # place_order uses is the best we can restore until it does.
 DEFAULT_SERVICE_MINUTES = 5
@@ -179,83 +143,12 @@ class Replay:
         return self.applied["ParcelOrdered"]
 
 
-@dataclass(frozen=True)
-class _Write:
-    """One statement a kind of event runs, and the parameters each event gives.
-
-    An insert adds one row to ``adds`` per parameter set (an upsert: as many
-    as it reports); an update must find the row its ``row`` parameter names
-    in ``table``, a ``noun`` the refusal uses.
-    """
-
-    statement: Executable
-    build: Build
-    adds: str | None = None
-    table: Table | None = None
-    noun: str = ""
-    key: str = "id"
-    upsert: bool = False
-
-
-@dataclass(frozen=True)
-class _Step:
-    """How one kind of event is re-applied; ``single``: one event at a time."""
-
-    writes: tuple[_Write, ...]
-    single: bool = False
-
-
-def _insert(table: Table, build: Build) -> _Write:
-    return _Write(insert(table), build, adds=table.name)
-
-
-def _update(
-    table: Table,
-    noun: str,
-    build: Build,
-    columns: Iterable[str] = (),
-    fixed: Mapping[str, Any] | None = None,
-    *,
-    key: str = "id",
-) -> _Write:
-    values: dict[str, Any] = {
-        column: bindparam(f"new_{column}", type_=table.c[column].type)
-        for column in columns
-    }
-    values.update(fixed or {})
-    statement = update(table).where(table.c[key] == bindparam("row")).values(values)
-    return _Write(statement, build, table=table, noun=noun, key=key)
-
-
-def _set(row: int, **values: Any) -> Row:
-    return {"row": row, **{f"new_{name}": value for name, value in values.items()}}
-
-
-def _row_id(event: Event, prefix: str) -> int:
-    subject: str = event["subject"]
-    kind, _, number = subject.partition(":")
-    if kind != prefix or not number.isdigit():
-        raise RestoreRefused(
-            f"Event {event['seq']} ({event['kind']}) has the subject {subject!r}, "
-            f"not {prefix}:<id>; the journal cannot be re-applied."
-        )
-    return int(number)
-
-
-def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _maybe(enum: type[_E], value: str | None) -> _E | None:
-    return None if value is None else enum(value)
-
-
 # Orders ------------------------------------------------------------------
 
 
 def _party(event: Event, body: Any) -> Row:
     return {
-        "id": _row_id(event, "party"),
+        "id": row_id(event, "party"),
         "kind": PartyKind(body["kind"]),
         "name": body["name"],
         "phone": body["phone"],
@@ -270,10 +163,10 @@ def _party(event: Event, body: Any) -> Row:
 
 
 def _ordered(event: Event, body: Any) -> Row:
-    pickup = [_at(at) for at in body["pickup_window"]]
-    delivery = [_at(at) for at in body["delivery_window"]]
+    pickup = [parse_time(at) for at in body["pickup_window"]]
+    delivery = [parse_time(at) for at in body["delivery_window"]]
     return {
-        "id": _row_id(event, "parcel"),
+        "id": row_id(event, "parcel"),
         "code": body["code"],
         "idempotency_key": body["idempotency_key"],
         "status": ParcelStatus.ORDERED,
@@ -291,465 +184,30 @@ def _ordered(event: Event, body: Any) -> Row:
     }
 
 
-def _move(status: ParcelStatus, column: str | None) -> _Step:
+def _move(status: ParcelStatus, column: str | None) -> Step:
     def build(event: Event, _body: Any) -> Row:
         at = {column: event["occurred_at"]} if column else {}
-        return _set(_row_id(event, "parcel"), **at)
+        return set_values(row_id(event, "parcel"), **at)
 
     columns = (column,) if column else ()
     fixed = {"status": status}
-    return _Step((_update(_PARCELS, "parcel", build, columns, fixed),))
-
-
-# Invoices ----------------------------------------------------------------
-
-
-def _issued(event: Event, body: Any) -> Row:
-    return {
-        "id": _row_id(event, "invoice"),
-        "parcel_id": body["parcel"],
-        "method": PaymentMethod(body["method"]),
-        "status": InvoiceStatus.NEW,
-        "exception": None,
-        "amount_sat": body["amount_sat"],
-        "paid_sat": 0,
-        "required_confirmations": body["required_confirmations"],
-        "order_class": OrderClass(body["order_class"]),
-        "tolerance_bp": body["tolerance_bp"],
-        "address": body["address"],
-        "bolt11": body["bolt11"],
-        "payment_hash": body["payment_hash"],
-        "created_at": event["occurred_at"],
-        "expires_at": _at(body["expires_at"]),
-        "monitoring_until": _at(body["monitoring_until"]),
-        "monitoring_ended_at": None,
-        "settled_at": None,
-        "needs_operator": False,
-    }
-
-
-def _standing(status: InvoiceStatus) -> _Step:
-    # reassess_invoice: the status moved, with its sums; Settled keeps when.
-    settles = status is InvoiceStatus.SETTLED
-
-    def build(event: Event, body: Any) -> Row:
-        values = {
-            "exception": _maybe(InvoiceException, body["exception"]),
-            "paid_sat": body["paid_sat"],
-            "needs_operator": bool(body["queue"]),
-        }
-        if settles:
-            values["settled_at"] = event["occurred_at"]
-        return _set(_row_id(event, "invoice"), **values)
-
-    columns = ["exception", "paid_sat", "needs_operator"]
-    columns += ["settled_at"] if settles else []
-    fixed = {"status": status}
-    return _Step((_update(_INVOICES, "invoice", build, columns, fixed),))
-
-
-def _marked(event: Event, body: Any) -> Row:
-    status = InvoiceStatus(body["status"])
-    settled = event["occurred_at"] if status is InvoiceStatus.SETTLED else None
-    return _set(_row_id(event, "invoice"), status=status, settled_at=settled)
-
-
-def _approved(event: Event, body: Any) -> Row | None:
-    request = body["request"]
-    if request is None:
-        return None
-    return _set(request, decided_by=event["actor"], decided_at=event["occurred_at"])
-
-
-def _monitoring_ended(event: Event, _body: Any) -> Row:
-    return _set(_row_id(event, "invoice"), monitoring_ended_at=event["occurred_at"])
-
-
-def _proposed_mark(event: Event, body: Any) -> Row:
-    return {
-        "id": body["request"],
-        "invoice_id": _row_id(event, "invoice"),
-        "target": InvoiceStatus(body["target"]),
-        "reason": body["reason"],
-        "status": MarkRequestStatus.PROPOSED,
-        "proposed_by": event["actor"],
-        "proposed_at": event["occurred_at"],
-        "decided_by": None,
-        "decided_at": None,
-    }
-
-
-def _decided(key: str) -> Build:
-    def build(event: Event, body: Any) -> Row:
-        return _set(
-            body[key], decided_by=event["actor"], decided_at=event["occurred_at"]
-        )
-
-    return build
-
-
-# Payments ----------------------------------------------------------------
-
-
-def _seen(event: Event, body: Any) -> Row:
-    onchain = PaymentMethod(body["method"]) is PaymentMethod.ONCHAIN
-    state = PaymentState(body["state"])
-    at = event["occurred_at"]
-    return {
-        "id": body["payment"],
-        "invoice_id": _row_id(event, "invoice"),
-        "state": state,
-        "txid": body["txid"] if onchain else None,
-        "vout": body["vout"] if onchain else None,
-        "payment_hash": None if onchain else body["payment_hash"],
-        "amount_sat": body["amount_sat"],
-        "confirmations": 0,
-        "seen_at": at,
-        "confirmed_at": at if state is PaymentState.CONFIRMED else None,
-        "signals_rbf": body["signals_rbf"] if onchain else False,
-        "block_height": None,
-        "block_hash": None,
-        "replaced_by": None,
-        "double_spent_by": None,
-    }
-
-
-def _spends(_event: Event, body: Any) -> list[Row]:
-    if PaymentMethod(body["method"]) is PaymentMethod.LIGHTNING:
-        return []
-    return [{"payment_id": body["payment"], "outpoint": o} for o in body["spends"]]
-
-
-def _confirmed(event: Event, body: Any) -> Row:
-    # restate_payment: the first time a payment is confirmed is kept.
-    state = PaymentState(body["state"])
-    first = event["occurred_at"] if state is PaymentState.CONFIRMED else None
-    values: dict[str, Any] = {
-        "state": state,
-        "confirmations": body["confirmations"],
-        "confirmed_at": first,
-    }
-    if "block_hash" in body:  # confirm_in_block: mined, whatever it lost
-        values |= {
-            "block_height": body["block_height"],
-            "block_hash": body["block_hash"],
-            "replaced_by": None,
-            "double_spent_by": None,
-        }
-    return _set(body["payment"], **values)
-
-
-def _confirmation(columns: Sequence[str]) -> _Write:
-    first = func.coalesce(
-        _PAYMENTS.c.confirmed_at,
-        bindparam("new_confirmed_at", type_=_PAYMENTS.c.confirmed_at.type),
-    )
-    return _update(
-        _PAYMENTS,
-        "payment",
-        _confirmed,
-        ["state", "confirmations", *columns],
-        {"confirmed_at": first},
-    )
-
-
-def _reorged(_event: Event, body: Any) -> Row:
-    return _set(body["payment"], state=PaymentState(body["state"]))
-
-
-def _lost(state: PaymentState, column: str) -> _Step:
-    def build(_event: Event, body: Any) -> Row:
-        return _set(body["payment"], **{column: body["by"]})
-
-    fixed: dict[str, Any] = {"state": state, "confirmations": 0}
-    fixed |= {"block_height": None, "block_hash": None}
-    return _Step((_update(_PAYMENTS, "payment", build, [column], fixed),))
-
-
-# Lightning ---------------------------------------------------------------
-
-
-def _lightning_opened(event: Event, body: Any) -> Row:
-    return {
-        "invoice_id": _row_id(event, "invoice"),
-        "node_key": body["node"],
-        "add_index": body["add_index"],
-        "payee_node_id": body["payee_node_id"],
-        "expiry_clamped": body["expiry_clamped"],
-        "node_state": LightningInvoiceState.OPEN,
-        "node_state_at": event["occurred_at"],
-    }
-
-
-def _node_state(event: Event, body: Any) -> Row:
-    return _set(
-        _row_id(event, "invoice"),
-        node_state=LightningInvoiceState(body["to"]),
-        node_state_at=event["occurred_at"],
-    )
-
-
-def _limit_proposed(event: Event, body: Any) -> Row:
-    return {
-        "id": body["change"],
-        "party_id": _row_id(event, "party"),
-        "limit_sat": body["limit_sat"],
-        "previous_limit_sat": body["previous_limit_sat"],
-        "reason": body["reason"],
-        "status": LimitChangeStatus.PROPOSED,
-        "proposed_by": event["actor"],
-        "proposed_at": event["occurred_at"],
-        "decided_by": None,
-        "decided_at": None,
-    }
-
-
-# Fallback wallets --------------------------------------------------------
-
-
-def _wallet_id(event: Event, _body: Any) -> Row:
-    return {"row": _row_id(event, "fallback_wallet")}
-
-
-def _address_issued(event: Event, body: Any) -> Row:
-    return {
-        "id": body["issued"],
-        "wallet_id": body["wallet_id"],
-        "derivation_index": body["index"],
-        "address": body["address"],
-        "invoice_id": _row_id(event, "invoice"),
-        "parcel_id": body["parcel"],
-        "issued_by": event["actor"],
-        "issued_at": event["occurred_at"],
-    }
-
-
-def _observed(event: Event, body: Any) -> Row:
-    return {
-        "id": _row_id(event, "wallet_observation"),
-        "address": body["address"],
-        "amount_sat": body["amount_sat"],
-        "txid": body["txid"],
-        "observed_at": _at(body["observed_at"]),
-        "source": ObservationSource(body["source"]),
-        "file_name": body["file"],
-        "file_row": body["row"],
-        "note": body["note"],
-        "recorded_by": event["actor"],
-        "recorded_at": event["occurred_at"],
-    }
-
-
-def _match(status: MatchStatus) -> Build:
-    def build(event: Event, body: Any) -> Row:
-        at, actor = event["occurred_at"], event["actor"]
-        confirmed = status is MatchStatus.CONFIRMED
-        return {
-            "id": body["match"],
-            "observation_id": body["observation"],
-            "invoice_id": _row_id(event, "invoice"),
-            "rule": MatchRule(body["rule"]),
-            "confidence": body["confidence"],
-            "status": status,
-            "proposed_at": at,
-            "proposed_by": actor,
-            "confirmed_by": actor if confirmed else None,
-            "confirmed_at": at if confirmed else None,
-        }
-
-    return build
-
-
-def _by_hand(event: Event, body: Any) -> Row:
-    # match_by_hand: a new match, or one rejected before, now confirmed.
-    return _set(
-        body["match"],
-        rule=MatchRule(body["rule"]),
-        confidence=body["confidence"],
-        confirmed_by=event["actor"],
-        confirmed_at=event["occurred_at"],
-    )
-
-
-def _match_step(status: MatchStatus, who: str) -> _Step:
-    def build(event: Event, body: Any) -> Row:
-        values = {f"{who}_by": event["actor"], f"{who}_at": event["occurred_at"]}
-        if status is MatchStatus.REJECTED:
-            values["reject_reason"] = body["reason"][:240]
-        return _set(body["match"], **values)
-
-    columns = [f"{who}_by", f"{who}_at"]
-    columns += ["reject_reason"] if status is MatchStatus.REJECTED else []
-    fixed = {"status": status}
-    return _Step((_update(_MATCHES, "wallet match", build, columns, fixed),))
+    return Step((updates(_PARCELS, "parcel", build, columns, fixed),))
 
 
 # The steps, built once: a run of events of one kind goes to the database
 # as one executemany, which is what lets a restore replay thousands of
 # orders in well under a second (benchmarks/restore_bench.py).
-_STEPS: dict[str, _Step] = {
-    "PartyRegistered": _Step((_insert(_PARTIES, _party),)),
-    "ParcelOrdered": _Step((_insert(_PARCELS, _ordered),)),
+_STEPS: dict[str, Step] = {
+    "PartyRegistered": Step((inserts(_PARTIES, _party),)),
+    "ParcelOrdered": Step((inserts(_PARCELS, _ordered),)),
     "ParcelPickedUp": _move(ParcelStatus.PICKED_UP, "picked_up_at"),
     "ParcelDelivered": _move(ParcelStatus.DELIVERED, "delivered_at"),
     "ParcelCancelled": _move(ParcelStatus.CANCELLED, None),
-    "InvoiceIssued": _Step((_insert(_INVOICES, _issued),)),
-    "InvoiceReopened": _standing(InvoiceStatus.NEW),
-    "InvoiceProcessing": _standing(InvoiceStatus.PROCESSING),
-    "InvoiceSettled": _standing(InvoiceStatus.SETTLED),
-    "InvoiceExpired": _standing(InvoiceStatus.EXPIRED),
-    "InvoiceInvalid": _standing(InvoiceStatus.INVALID),
-    "InvoiceMarked": _Step(
-        (
-            _update(
-                _INVOICES,
-                "invoice",
-                _marked,
-                ["status"],
-                {
-                    "exception": InvoiceException.MARKED,
-                    "needs_operator": False,
-                    "settled_at": func.coalesce(
-                        _INVOICES.c.settled_at,
-                        bindparam("new_settled_at", type_=_INVOICES.c.settled_at.type),
-                    ),
-                },
-            ),
-            _update(
-                _MARKS,
-                "mark request",
-                _approved,
-                ["decided_by", "decided_at"],
-                {"status": MarkRequestStatus.APPROVED},
-            ),
-        )
-    ),
-    "InvoiceMonitoringEnded": _Step(
-        (_update(_INVOICES, "invoice", _monitoring_ended, ["monitoring_ended_at"]),)
-    ),
-    "InvoiceMarkProposed": _Step((_insert(_MARKS, _proposed_mark),)),
-    "InvoiceMarkRejected": _Step(
-        (
-            _update(
-                _MARKS,
-                "mark request",
-                _decided("request"),
-                ["decided_by", "decided_at"],
-                {"status": MarkRequestStatus.REJECTED},
-            ),
-        )
-    ),
-    "PaymentSeen": _Step((_insert(_PAYMENTS, _seen), _insert(_SPENDS, _spends))),
-    "PaymentConfirmed/mined": _Step(
-        (
-            _confirmation(
-                ["block_height", "block_hash", "replaced_by", "double_spent_by"]
-            ),
-        )
-    ),
-    "PaymentConfirmed/depth": _Step((_confirmation([]),)),
-    "PaymentReorged": _Step(
-        (
-            _update(
-                _PAYMENTS,
-                "payment",
-                _reorged,
-                ["state"],
-                {"block_height": None, "block_hash": None, "confirmations": 0},
-            ),
-        )
-    ),
-    "PaymentReplaced": _lost(PaymentState.REPLACED, "replaced_by"),
-    "PaymentDoubleSpent": _lost(PaymentState.DOUBLE_SPENT, "double_spent_by"),
-    "LightningInvoiceOpened": _Step((_insert(_LIGHTNING, _lightning_opened),)),
-    "LightningInvoiceStateChanged": _Step(
-        (
-            _update(
-                _LIGHTNING,
-                "Lightning invoice",
-                _node_state,
-                ["node_state", "node_state_at"],
-                key="invoice_id",
-            ),
-        )
-    ),
-    "LightningLimitProposed": _Step((_insert(_LIMITS, _limit_proposed),)),
-    "LightningLimitApproved": _Step(
-        (
-            _update(
-                _LIMITS,
-                "Lightning limit change",
-                _decided("change"),
-                ["decided_by", "decided_at"],
-                {"status": LimitChangeStatus.APPROVED},
-            ),
-        )
-    ),
-    "LightningLimitRejected": _Step(
-        (
-            _update(
-                _LIMITS,
-                "Lightning limit change",
-                _decided("change"),
-                ["decided_by", "decided_at"],
-                {"status": LimitChangeStatus.REJECTED},
-            ),
-        )
-    ),
-    # activate_wallet: one active wallet at a time, so one event at a time.
-    "FallbackWalletActivated": _Step(
-        (
-            _Write(
-                update(_WALLETS)
-                .where(_WALLETS.c.active, _WALLETS.c.id != bindparam("row"))
-                .values(active=False),
-                _wallet_id,
-            ),
-            _update(_WALLETS, "fallback wallet", _wallet_id, (), {"active": True}),
-        ),
-        single=True,
-    ),
-    "FallbackAddressIssued": _Step((_insert(_ADDRESSES, _address_issued),)),
-    "PaymentObserved": _Step((_insert(_OBSERVATIONS, _observed),)),
-    "WalletMatchProposed": _Step((_insert(_MATCHES, _match(MatchStatus.PROPOSED)),)),
-    # match_by_hand re-uses a rejected match of the same pair, or adds one;
-    # the target is always SQLite (restore.target_path), hence its upsert.
-    "WalletMatchedByHand": _Step(
-        (
-            _Write(
-                sqlite.insert(_MATCHES).on_conflict_do_nothing(),
-                _match(MatchStatus.CONFIRMED),
-                adds=_MATCHES.name,
-                upsert=True,
-            ),
-            _update(
-                _MATCHES,
-                "wallet match",
-                _by_hand,
-                ["rule", "confidence", "confirmed_by", "confirmed_at"],
-                {
-                    "status": MatchStatus.CONFIRMED,
-                    "rejected_by": None,
-                    "rejected_at": None,
-                    "reject_reason": None,
-                },
-            ),
-        ),
-        single=True,
-    ),
-    "WalletMatchConfirmed": _match_step(MatchStatus.CONFIRMED, "confirmed"),
-    "WalletMatchVerified": _match_step(MatchStatus.VERIFIED, "verified"),
-    "WalletMatchRejected": _match_step(MatchStatus.REJECTED, "rejected"),
-}
-# PaymentConfirmed comes from a block (confirm_in_block journals its hash)
-# or from a depth alone (update_confirmations, record_confirmations).
-_VARIANTS: dict[str, Callable[[Any], str]] = {
-    "PaymentConfirmed": lambda body: (
-        "PaymentConfirmed/mined" if "block_hash" in body else "PaymentConfirmed/depth"
-    ),
+    **PAYMENT_STEPS,
+    **WALLET_STEPS,
 }
 REAPPLIED_KINDS = frozenset(
-    {name.partition("/")[0] for name in _STEPS} | _VARIANTS.keys()
+    {name.partition("/")[0] for name in _STEPS} | PAYMENT_VARIANTS.keys()
 )
 # Bounds one executemany, and the IN list that names a missing row.
 RUN_LIMIT = 5_000
@@ -770,30 +228,18 @@ def _refuse_payload(event: Event, exc: Exception) -> RestoreRefused:
     )
 
 
-def _refuse_new_wallet(event: Event) -> RestoreRefused:
-    try:
-        name = repr(json.loads(event["payload"])["name"])
-    except _BAD_PAYLOAD:
-        name = "(unnamed)"
-    return RestoreRefused(
-        f"Event {event['seq']} ({event['kind']}, {event['subject']}) adds the "
-        f"fallback wallet {name} after the snapshot. Its watch-only key is kept "
-        "out of the journal on purpose, so the restore cannot rebuild it, nor "
-        "the addresses it gave orders. Restore from a snapshot taken after "
-        f"event {event['seq']}; 'controlroom backup snapshot' takes one."
-    )
-
-
-def _step_name(event: Event) -> tuple[str, Any]:
+def _step_name(event: Event, wallet_keys: Mapping[str, str]) -> tuple[str, Any]:
     try:
         body = json.loads(event["payload"])
-        choose = _VARIANTS.get(event["kind"])
+        if event["kind"] == "FallbackWalletAdded":
+            body = with_wallet_key(event, body, wallet_keys)
+        choose = PAYMENT_VARIANTS.get(event["kind"])
         return (choose(body) if choose else event["kind"]), body
     except _BAD_PAYLOAD as exc:
         raise _refuse_payload(event, exc) from exc
 
 
-def _built(write: _Write, run: Sequence[tuple[Event, Any]]) -> list[Row]:
+def _built(write: Write, run: Sequence[tuple[Event, Any]]) -> list[Row]:
     params: list[Row] = []
     for event, body in run:
         try:
@@ -831,7 +277,7 @@ def _apply_run(
 
 
 def _refuse_missing(
-    connection: Connection, write: _Write, where: str, params: Sequence[Row]
+    connection: Connection, write: Write, where: str, params: Sequence[Row]
 ) -> None:
     assert write.table is not None
     column = write.table.c[write.key]
@@ -902,7 +348,7 @@ def _sums(invoice: Any, payments: Sequence[Any]) -> Row:
         status=invoice.status,
         marked=invoice.exception is InvoiceException.MARKED,
     )
-    return _set(
+    return set_values(
         invoice.id,
         exception=verdict.exception,
         paid_sat=verdict.paid_sat,
@@ -910,21 +356,29 @@ def _sums(invoice: Any, payments: Sequence[Any]) -> Row:
     )
 
 
-def reapply_orders(connection: Connection, events: Sequence[Event]) -> Replay:
-    """Apply the order and payment events among ``events``, in order."""
+def reapply_orders(
+    connection: Connection,
+    events: Sequence[Event],
+    *,
+    wallet_keys: Mapping[str, str] | None = None,
+) -> Replay:
+    """Apply the order and payment events among ``events``, in order.
+
+    ``wallet_keys`` holds, by name, the key of each fallback wallet added
+    after the snapshot; it is checked and never logged.
+    """
+    keys = wallet_keys or {}
     replay = Replay()
     invoices: set[int] = set()
     run: list[tuple[Event, Any]] = []
     name = ""
     for event in events:
         kind = event["kind"]
-        if kind == "FallbackWalletAdded":
-            raise _refuse_new_wallet(event)
         if kind not in REAPPLIED_KINDS:
             replay.journal_only[kind] += 1
             continue
         replay.applied[kind] += 1
-        step, body = _step_name(event)
+        step, body = _step_name(event, keys)
         limit = 1 if _STEPS[step].single else RUN_LIMIT
         if run and (step != name or len(run) >= limit):
             _apply_run(connection, replay, name, run)
@@ -933,7 +387,7 @@ def reapply_orders(connection: Connection, events: Sequence[Event]) -> Replay:
         run.append((event, body))
         subject: str = event["subject"]
         if subject.startswith("invoice:"):
-            invoices.add(_row_id(event, "invoice"))
+            invoices.add(row_id(event, "invoice"))
     if run:
         _apply_run(connection, replay, name, run)
     _restate_invoices(connection, invoices)

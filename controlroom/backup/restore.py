@@ -51,6 +51,7 @@ from controlroom.backup.verify import verify_store
 from controlroom.db import _sqlite_path, create_db_engine, describe_url
 from controlroom.errors import BackupBroken, BackupError, RestoreRefused
 from controlroom.journal import GENESIS_HASH, JournalEvent, JournalHead
+from controlroom.payments.wallet_watch.service import refuse_wallet_secret
 from controlroom.schema import check_database, upgrade_database
 
 logger = logging.getLogger(__name__)
@@ -216,9 +217,21 @@ def choose_snapshot(
     )
 
 
-def restore_database(store: BackupStore, target_url: str) -> RestoreReport:
-    """Rebuild a database at ``target_url`` from the store; refuse on any fault."""
+def restore_database(
+    store: BackupStore,
+    target_url: str,
+    *,
+    wallet_keys: Mapping[str, str] | None = None,
+) -> RestoreReport:
+    """Rebuild a database at ``target_url`` from the store; refuse on any fault.
+
+    ``wallet_keys``: by name, the keys of fallback wallets added after the
+    snapshot, which the journal does not hold (:mod:`.replay_wallets`).
+    """
     started = time.perf_counter()
+    keys = dict(wallet_keys or {})
+    for key in keys.values():
+        refuse_wallet_secret(key)
     path = target_path(target_url)
     refuse_used_target(path)
 
@@ -245,7 +258,7 @@ def restore_database(store: BackupStore, target_url: str) -> RestoreReport:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        replay, counts, head = _rebuild(temp, snapshot, events)
+        replay, counts, head = _rebuild(temp, snapshot, events, keys)
         if head != chain.head:
             raise RestoreRefused(
                 f"The restored journal ends at event {head[0]}, the last shipped "
@@ -301,7 +314,10 @@ def _check_links(
 
 
 def _rebuild(
-    path: Path, snapshot: SnapshotManifest, events: Sequence[Mapping[str, Any]]
+    path: Path,
+    snapshot: SnapshotManifest,
+    events: Sequence[Mapping[str, Any]],
+    wallet_keys: Mapping[str, str],
 ) -> tuple[Replay, tuple[TableCount, ...], tuple[int, str]]:
     engine = create_db_engine(f"sqlite:///{path}")
     try:
@@ -317,7 +333,7 @@ def _rebuild(
         upgrade_database(engine)
         with engine.begin() as connection:
             _append(connection, events, had_head=snapshot.head_seq > 0)
-            replay = reapply_orders(connection, events)
+            replay = reapply_orders(connection, events, wallet_keys=wallet_keys)
         check_database(engine)
         counts = _count(engine, snapshot, events, replay)
         head = _journal_head(engine)
