@@ -1097,6 +1097,15 @@ def backup_restore(
             max=65535,
         ),
     ] = None,
+    wallet_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--wallet-key",
+            help="NAME=KEY: the account public key (or address) of a fallback "
+            "wallet added after the snapshot, which the journal keeps out; "
+            "repeat for each such wallet.",
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Rebuild a database from the newest good snapshot plus the journal."""
@@ -1111,6 +1120,9 @@ def backup_restore(
         )
     if to is not None and (until or start_port):
         raise RestoreRefused("--until and --start-port go with --to-pgdata only.")
+    if wallet_key and to is None:
+        raise RestoreRefused("--wallet-key goes with --to only.")
+    wallet_keys = _wallet_keys(wallet_key or [])
     settings = _settings()
     target = open_store(settings, store)
     try:
@@ -1125,13 +1137,36 @@ def backup_restore(
                 start_port=start_port,
             )
         else:
-            report = restore_database(target, to or "")
+            report = restore_database(target, to or "", wallet_keys=wallet_keys)
     finally:
         target.close()
     if to_pgdata is not None:
         _print_pg_restore(pg_report)
     else:
         _print_restore(report)
+
+
+def _wallet_keys(values: Sequence[str]) -> dict[str, str]:
+    from controlroom.errors import RestoreRefused
+    from controlroom.payments.wallet_watch.service import refuse_wallet_secret
+
+    keys: dict[str, str] = {}
+    for value in values:
+        # Before anything repeats a word of it: a private key is refused
+        # by kind, never echoed.
+        refuse_wallet_secret(value)
+        # Keys, descriptors and addresses hold no '=', names may.
+        name, _, key = value.rpartition("=")
+        name, key = name.strip(), key.strip()
+        if not name or not key:
+            raise RestoreRefused(
+                "--wallet-key takes NAME=KEY: the fallback wallet's name as the "
+                "journal has it, '=', and its account public key."
+            )
+        if name in keys:
+            raise RestoreRefused(f"--wallet-key names the wallet {name!r} twice.")
+        keys[name] = key
+    return keys
 
 
 def _aware_time(value: str) -> datetime:

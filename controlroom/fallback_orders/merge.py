@@ -40,7 +40,10 @@ from controlroom.orders.service import find_order_by_key, place_order, register_
 from controlroom.payments.models import PaymentMethod
 from controlroom.payments.service import issue_invoice
 from controlroom.payments.wallet_watch.models import FallbackWallet, IssuedAddress
-from controlroom.payments.wallet_watch.service import FALLBACK_INVOICE_LIFETIME
+from controlroom.payments.wallet_watch.service import (
+    FALLBACK_INVOICE_LIFETIME,
+    journal_address_issued,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -288,18 +291,20 @@ def _invoice(
             taken,
         )
         return
-    session.add(
-        IssuedAddress(
-            wallet=wallet,
-            derivation_index=pay_to.index,
-            address=pay_to.address,
-            invoice=invoice,
-            parcel_id=parcel.id,
-            issued_by=actor,
-            issued_at=at,
-        )
+    issued = IssuedAddress(
+        wallet=wallet,
+        derivation_index=pay_to.index,
+        address=pay_to.address,
+        invoice=invoice,
+        parcel_id=parcel.id,
+        issued_by=actor,
+        issued_at=at,
     )
+    session.add(issued)
     session.flush()
+    # Journalled as the primary journals its own addresses, so a restore
+    # brings the row back (controlroom.backup.replay_wallets).
+    journal_address_issued(session, issued=issued, amount_sat=pay_to.amount_sat)
 
 
 def _start_run(engine: Engine, spool_id: str, records: int, actor: str) -> int:

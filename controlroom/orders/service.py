@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from controlroom.db import utcnow
 from controlroom.errors import OrderError
 from controlroom.journal import append_event
 from controlroom.orders.codes import new_package_code, parse_code
@@ -56,9 +57,10 @@ def register_party(
         lat=lat,
         lon=lon,
         customer_kind=customer_kind,
+        # One clock reading for the row and its event, so a restore gives
+        # the party back with the same created_at.
+        created_at=utcnow() if at is None else at,
     )
-    if at is not None:
-        party.created_at = at
     session.add(party)
     session.flush()
 
@@ -69,7 +71,7 @@ def register_party(
         kind="PartyRegistered",
         subject=f"party:{party.id}",
         actor=actor,
-        occurred_at=at,
+        occurred_at=party.created_at,
         payload={
             "kind": kind,
             "name": party.name,

@@ -55,24 +55,16 @@ def add_fallback_wallet(
     Private material is refused before anything else reads the text, and
     never stored, logged or repeated.
     """
-    refuse_private_material(public_key)
+    refuse_wallet_secret(public_key)
     refuse_private_material(name)
     name, public_key = name.strip(), public_key.strip()
-    if _RAW_SECRET.fullmatch(public_key):
-        logger.warning("refused private key material kind=raw_hex")
-        raise PaymentError(
-            "64 hexadecimal digits is what a raw private key looks like; the "
-            "control room is watch-only and stored nothing. Give the wallet's "
-            "account public key (xpub, zpub or a descriptor), and treat the "
-            "secret as exposed if it was one."
-        )
     if not name or len(name) > 80:
         raise PaymentError(
             "Give the wallet a name ops will recognise, of at most 80 characters."
         )
     if session.scalar(select(FallbackWallet.id).where(FallbackWallet.name == name)):
         raise PaymentError(f"A fallback wallet is already called {name!r}.")
-    first = _first_address(kind, public_key, network)
+    first = derive_first_address(kind, public_key, network)
     # The same key twice (even as xpub and zpub) would hand out its first
     # addresses again, to other orders.
     twin = session.scalar(
@@ -105,8 +97,8 @@ def add_fallback_wallet(
         occurred_at=at,
         # The key itself stays out of the journal: it would show every
         # address of the wallet to whoever reads the audit trail. So a
-        # restore cannot rebuild a wallet added after its snapshot
-        # (controlroom.backup.replay refuses, naming it).
+        # restore rebuilds a wallet added after its snapshot only from the
+        # key ops give it (controlroom.backup.replay_wallets).
         payload={
             "name": name,
             "kind": kind,
@@ -194,22 +186,7 @@ def issue_fallback_address(
     )
     session.add(issued)
     session.flush()
-    append_event(
-        session,
-        kind="FallbackAddressIssued",
-        subject=invoice.subject,
-        actor=actor,
-        occurred_at=at,
-        payload={
-            "issued": issued.id,
-            "wallet": wallet.name,
-            "wallet_id": wallet.id,
-            "index": index,
-            "address": address,
-            "parcel": parcel.id,
-            "amount_sat": amount_sat,
-        },
-    )
+    journal_address_issued(session, issued=issued, amount_sat=amount_sat)
     logger.info(
         "fallback address issued wallet=%s index=%s parcel=%s",
         wallet.id,
@@ -217,6 +194,32 @@ def issue_fallback_address(
         parcel.id,
     )
     return issued
+
+
+def journal_address_issued(
+    session: Session, *, issued: IssuedAddress, amount_sat: int
+) -> None:
+    """Journal ``FallbackAddressIssued`` for a flushed ``issued`` address.
+
+    The payload holds all a restore needs to bring the row back
+    (controlroom.backup.replay_wallets).
+    """
+    append_event(
+        session,
+        kind="FallbackAddressIssued",
+        subject=issued.invoice.subject,
+        actor=issued.issued_by,
+        occurred_at=issued.issued_at,
+        payload={
+            "issued": issued.id,
+            "wallet": issued.wallet.name,
+            "wallet_id": issued.wallet_id,
+            "index": issued.derivation_index,
+            "address": issued.address,
+            "parcel": issued.parcel_id,
+            "amount_sat": amount_sat,
+        },
+    )
 
 
 def gap_reports(session: Session) -> dict[int, GapReport]:
@@ -251,7 +254,21 @@ def gap_reports(session: Session) -> dict[int, GapReport]:
     }
 
 
-def _first_address(kind: WalletKind, public_key: str, network: Network) -> str:
+def refuse_wallet_secret(public_key: str) -> None:
+    """Refuse a wallet key that is private material, never repeating it."""
+    refuse_private_material(public_key)
+    if _RAW_SECRET.fullmatch(public_key.strip()):
+        logger.warning("refused private key material kind=raw_hex")
+        raise PaymentError(
+            "64 hexadecimal digits is what a raw private key looks like; the "
+            "control room is watch-only and stored nothing. Give the wallet's "
+            "account public key (xpub, zpub or a descriptor), and treat the "
+            "secret as exposed if it was one."
+        )
+
+
+def derive_first_address(kind: WalletKind, public_key: str, network: Network) -> str:
+    """Return the first receive address of a wallet's watch-only key."""
     if kind is WalletKind.SINGLE_ADDRESS:
         return parse_address(public_key, network=network).text
     return receive_address(watch_only_key(public_key, network=network), 0).text
