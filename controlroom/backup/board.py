@@ -129,7 +129,9 @@ def backup_board(
         )
         head_seq, _ = journal_head(session)
         drills = recent_drills(session, limit=DRILLS_SHOWN)
-        wal_archive = read_archiver(session)
+        wal_archive = read_archiver(
+            session, lag_alarm_seconds=settings.backup_lag_alarm_seconds
+        )
 
     return BackupBoard(
         location=location,
@@ -177,7 +179,8 @@ def _verification(row: BackupVerification | None) -> Verification | None:
 def archiver_summary(status: ArchiverStatus, zone: str) -> tuple[str, str]:
     """The WAL archiver in one sentence, with how loud to say it.
 
-    The level is ``error`` (the newest archive attempt failed), ``warning``
+    The level is ``error`` (the newest archive attempt failed, or a
+    completed segment waits too long with no failure counted), ``warning``
     (archiving is off, or nothing archived yet) or ``ok``.
     """
     if status.archive_mode == "off":
@@ -194,6 +197,15 @@ def archiver_summary(status: ArchiverStatus, zone: str) -> tuple[str, str]:
             f"stored at {short_time(status.last_failed_at, zone)} "
             f"({status.failed_count:,} failure(s) since the server's statistics "
             "were reset). The server keeps the file until the store takes it.",
+        )
+    stuck = status.stuck_wal
+    if stuck:
+        return (
+            "error",
+            f"WAL archiving is stuck: {stuck} is complete but has not been "
+            f"archived for over {status.stuck_after_seconds:g} s, and the server "
+            "counts no failure. Check that the postgres user can run "
+            "archive_command (exit 126/127 is not counted).",
         )
     if status.last_archived_at is None:
         return (

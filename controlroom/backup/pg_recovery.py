@@ -38,7 +38,20 @@ def recovery_settings(staging: Path, *, until: datetime | None) -> str:
     ]
     if until is not None:
         lines.append(f"recovery_target_time = '{until.isoformat()}'")
+    # The copy keeps the primary's archive_command: once promoted it would
+    # archive its new timeline into the production store, and the next
+    # restore with recovery_target_timeline = 'latest' would follow the
+    # copy. Last in postgresql.auto.conf, so it wins over earlier lines.
+    lines.append("archive_mode = off")
     return "\n".join(lines) + "\n"
+
+
+ARCHIVING_OFF_NOTE = (
+    "WAL archiving is off on the restored server (archive_mode = off in "
+    "postgresql.auto.conf), so it cannot write into the production archive. "
+    "If this copy becomes the new primary, turn it back on with the lines "
+    "from 'controlroom backup wal-settings'."
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,9 @@ def recover(
         try:
             engine = create_db_engine(url)
             try:
-                return _read_after_recovery(engine, shipped_seq, log)
+                return read_after_recovery(
+                    engine, folder, shipped_seq, log, seconds=RECOVERY_SECONDS
+                )
             finally:
                 engine.dispose()
         finally:
@@ -93,8 +108,15 @@ def recover(
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-def _read_after_recovery(engine: Engine, shipped_seq: int, log: Path) -> Recovered:
-    deadline = time.monotonic() + RECOVERY_SECONDS
+def read_after_recovery(
+    engine: Engine, folder: Path, shipped_seq: int, log: Path, *, seconds: float
+) -> Recovered:
+    """Wait for the server in ``folder`` to promote, then read its journal head.
+
+    Refuses when the server stops on its own (recovery ended before its
+    target: PostgreSQL exits with FATAL) or ``seconds`` pass first.
+    """
+    deadline = time.monotonic() + seconds
     while True:
         try:
             with engine.connect() as connection:
@@ -115,13 +137,18 @@ def _read_after_recovery(engine: Engine, shipped_seq: int, log: Path) -> Recover
                     head = (int(row.seq), str(row.hash)) if row else (0, "")
                     return Recovered(head, at_shipped, int(parcels))
         except DBAPIError as exc:
+            if not (folder / "postmaster.pid").exists():
+                raise RestoreRefused(
+                    f"The restored server stopped before recovery ended; "
+                    f"{_log_tail(log)}"
+                ) from exc
             if time.monotonic() > deadline:
                 raise RestoreRefused(
                     f"The restored server cannot be read: {exc.orig}; {_log_tail(log)}"
                 ) from exc
         if time.monotonic() > deadline:
             raise RestoreRefused(
-                f"Recovery did not end within {RECOVERY_SECONDS:g} s; {_log_tail(log)}"
+                f"Recovery did not end within {seconds:g} s; {_log_tail(log)}"
             )
         time.sleep(0.2)
 
@@ -131,7 +158,9 @@ def _log_tail(log: Path) -> str:
         lines = log.read_text(errors="replace").strip().splitlines()
     except OSError:
         return "the server wrote no log"
-    return "the server log ends: " + " / ".join(lines[-3:])
+    # The FATAL that ended recovery is followed by the shutdown lines.
+    fatal = [line for line in lines[:-3] if "FATAL" in line or "PANIC" in line]
+    return "the server log ends: " + " / ".join([*fatal[-2:], *lines[-3:]])
 
 
 def check_heads(

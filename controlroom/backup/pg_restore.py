@@ -16,7 +16,8 @@ The steps, each refusing with the reason named:
    server starts, never read.
 5. The tar is unpacked and checked by ``pg_verifybackup``; ``recovery.signal``
    and the recovery settings are written (promote at the end; optionally a
-   ``recovery_target_time``).
+   ``recovery_target_time``, never later than now; ``archive_mode = off``
+   so the copy never archives into the production store).
 6. With a port, the server is started, recovery runs to its end and the
    server promotes; then the restored journal head is compared with the
    last shipped journal segment: behind it, or off its chain, refuses.
@@ -44,6 +45,7 @@ from controlroom.backup.pg_base import (
     unpack,
 )
 from controlroom.backup.pg_recovery import (
+    ARCHIVING_OFF_NOTE,
     Recovered,
     check_heads,
     recover,
@@ -64,6 +66,7 @@ from controlroom.backup.restore import SegmentChain
 from controlroom.backup.stores import BackupStore
 from controlroom.backup.verify import verify_store
 from controlroom.config import Settings
+from controlroom.db import utcnow
 from controlroom.errors import BackupBroken, BackupError, RestoreRefused
 
 logger = logging.getLogger(__name__)
@@ -86,6 +89,7 @@ class PgRestoreReport:
     parcels: int | None
     seconds: float
     steps: tuple[tuple[str, float], ...] = ()
+    archiving_note: str = ARCHIVING_OFF_NOTE
 
     @property
     def ahead(self) -> int:
@@ -103,6 +107,20 @@ def refuse_used_folder(folder: Path) -> None:
         raise RestoreRefused(
             f"{folder} is not empty; a restore never overwrites a data folder. "
             "Move it aside or name a new folder."
+        )
+
+
+def refuse_future_target(until: datetime | None, *, now: datetime) -> None:
+    """Refuse a recovery target later than now: recovery could never reach it.
+
+    PostgreSQL ends such a recovery with FATAL "recovery ended before
+    configured recovery target was reached" and stops.
+    """
+    if until is not None and until > now:
+        raise RestoreRefused(
+            f"--until {until.isoformat()} is later than now ({now:%H:%M:%S} UTC); "
+            "recovery can only stop at a time the archived WAL has passed. "
+            "Leave --until out to restore everything archived."
         )
 
 
@@ -233,6 +251,7 @@ def restore_pgdata(
     began = time.perf_counter()
     folder = folder.resolve()
     refuse_used_folder(folder)
+    refuse_future_target(until, now=utcnow())
     pg_bin = find_pg_bin(settings)
     steps = _Steps()
 

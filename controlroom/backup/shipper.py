@@ -367,7 +367,13 @@ class Shipper:
                 retention=retention,
                 lag_alarm_seconds=self.lag_alarm_seconds,
             )
-            set_backup_component(session, state=state, note=alarm, at=at)
+            set_backup_component(
+                session,
+                state=state,
+                note=alarm,
+                at=at,
+                lag_alarm_seconds=self.lag_alarm_seconds,
+            )
             shipped = position.shipped_seq
         return ShipReport(
             self.store.location, segments, events, shipped, lag, error, alarm

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from controlroom.backup.alarm import ArchiverStatus
+from controlroom.backup.alarm import ArchiverStatus, archive_alarm
 from controlroom.backup.board import archiver_summary, backup_board
 from controlroom.backup.service import verify_and_record
 from controlroom.backup.shipper import Shipper
@@ -125,3 +125,58 @@ def test_archiving_off_or_not_started_is_a_warning() -> None:
     assert off[0] == fresh[0] == "warning"
     assert "controlroom backup wal-settings" in off[1]
     assert "no WAL file has been archived yet" in fresh[1]
+
+
+def test_a_completed_segment_waiting_past_the_threshold_is_stuck() -> None:
+    archived = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    waiting = _archiver(
+        current_wal="00000001000000000000002B",
+        read_at=archived + timedelta(seconds=61),
+        archive_timeout_seconds=30.0,
+        lag_alarm_seconds=10.0,
+    )
+
+    level, words = archiver_summary(waiting, "UTC")
+
+    assert waiting.stuck_after_seconds == 60.0
+    assert waiting.stuck_wal == "00000001000000000000002A"
+    assert level == "error"
+    assert "00000001000000000000002A is complete but has not been archived" in words
+    assert archive_alarm(waiting).startswith(
+        "WAL archiving is stuck: 00000001000000000000002A"
+    )
+
+
+def test_the_segment_being_written_or_a_short_wait_is_not_stuck() -> None:
+    archived = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    writing = _archiver(
+        current_wal="00000001000000000000002A",
+        read_at=archived + timedelta(hours=1),
+    )
+    short = replace(
+        writing,
+        current_wal="00000001000000000000002C",
+        read_at=archived + timedelta(seconds=59),
+        archive_timeout_seconds=30.0,
+    )
+    in_recovery = replace(short, current_wal="", read_at=archived + timedelta(days=1))
+
+    assert writing.stuck_wal == short.stuck_wal == in_recovery.stuck_wal == ""
+    assert archiver_summary(writing, "UTC")[0] == "ok"
+    assert archive_alarm(short) == ""
+
+
+def test_nothing_ever_archived_counts_from_the_server_start() -> None:
+    started = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    never = _archiver(
+        archived_count=0,
+        last_archived_wal="",
+        last_archived_at=None,
+        current_wal="000000010000000000000003",
+        started_at=started,
+        read_at=started + timedelta(seconds=11),
+    )
+
+    assert never.stuck_wal == "000000010000000000000001"
+    assert archiver_summary(never, "UTC")[0] == "error"
+    assert replace(never, read_at=started + timedelta(seconds=9)).stuck_wal == ""

@@ -11,18 +11,26 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 
+from controlroom.backup import pg_recovery
+from controlroom.backup.alarm import (
+    BACKUP_COMPONENT,
+    read_archiver,
+    set_backup_component,
+)
 from controlroom.backup.board import backup_board
 from controlroom.backup.pg_base import BaseBackupManifest, base_manifest_keys
 from controlroom.backup.pg_restore import restore_pgdata
+from controlroom.backup.pg_wal import archived_names
 from controlroom.backup.service import snapshot_and_ship
 from controlroom.backup.shipper import Shipper
 from controlroom.backup.stores import LocalStore
 from controlroom.config import Settings
 from controlroom.db import create_db_engine, utcnow
 from controlroom.errors import RestoreRefused
-from controlroom.health.models import ComponentState
+from controlroom.health.models import Component, ComponentState
 from controlroom.schema import upgrade_database
 from tests.backup.order_book import order_rows, place_orders
 from tests.backup.pg_world import ArchivingCluster, archiving_cluster
@@ -87,6 +95,8 @@ def test_a_restore_brings_back_every_order_in_the_archived_wal(
     cluster.switch_wal()
     acknowledged = order_rows(order_book)
 
+    archived_before = archived_names(archive)
+
     target = cluster.folder / "restored-whole"
     report = restore_pgdata(
         archive, target, settings=settings, start_port=cluster.free_port()
@@ -97,6 +107,7 @@ def test_a_restore_brings_back_every_order_in_the_archived_wal(
     assert report.head_restored == report.head_shipped
     assert report.parcels == 7
     assert not (target / "recovery.signal").exists()  # promoted
+    assert "wal-settings" in report.archiving_note
     port = cluster.free_port()
     cluster.start(target, port)
     restored = create_db_engine(cluster.url(base.database_name, port=port))
@@ -104,10 +115,16 @@ def test_a_restore_brings_back_every_order_in_the_archived_wal(
         with restored.connect() as connection:
             recovering = connection.execute(text("SELECT pg_is_in_recovery()"))
             assert recovering.scalar() is False
+            mode = connection.execute(text("SHOW archive_mode")).scalar()
+            connection.execute(text("SELECT pg_switch_wal()"))
         assert order_rows(restored) == acknowledged
     finally:
         restored.dispose()
         cluster.stop(target)
+    # The promoted copy's new timeline (its .history, its segments) never
+    # reaches the production store it was restored from.
+    assert archived_names(archive) == archived_before
+    assert mode == "off"
 
 
 def test_restore_refuses_a_base_backup_whose_bytes_do_not_match(
@@ -198,3 +215,69 @@ def test_a_restore_until_a_time_stops_before_later_orders(
     assert report.parcels == 3
     assert report.head_restored is not None
     assert report.head_restored[0] < report.head_shipped[0]
+
+
+def test_a_restore_until_a_time_the_wal_never_reaches_refuses_and_stops(
+    cluster: ArchivingCluster,
+    archive: LocalStore,
+    order_book: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pg_recovery, "RECOVERY_SECONDS", 60.0)
+    settings = Settings(data_dir=cluster.folder)
+    place_orders(order_book, 1)
+    snapshot_and_ship(order_book, archive, settings=settings)
+    Shipper(order_book, archive).ship_once()
+    cluster.switch_wal()
+    until = utcnow()  # no commit in the archived WAL is this late
+    target = cluster.folder / "restored-short-of-target"
+
+    # pg_ctl or the wait loop sees the server go, whichever is first.
+    with pytest.raises(RestoreRefused, match="recovery ended before configured"):
+        restore_pgdata(
+            archive,
+            target,
+            settings=settings,
+            until=until,
+            start_port=cluster.free_port(),
+        )
+
+    assert not target.exists()
+
+
+def test_an_archiver_that_cannot_run_its_command_raises_the_stuck_alarm(
+    cluster: ArchivingCluster, order_book: Engine
+) -> None:
+    cluster.sql("ALTER SYSTEM SET archive_command = '/no/such/archiver %p'")
+    cluster.sql("SELECT pg_reload_conf()")
+    try:
+        failed_before = cluster.sql("SELECT failed_count FROM pg_stat_archiver")
+        place_orders(order_book, 1)
+        switched = str(cluster.sql("SELECT pg_walfile_name(pg_switch_wal())"))
+        place_orders(order_book, 1, first=5)
+        time.sleep(0.3)
+
+        with Session(order_book) as session, session.begin():
+            status = read_archiver(session, lag_alarm_seconds=0.1)
+            set_backup_component(
+                session,
+                state=ComponentState.OPERATIONAL,
+                note="",
+                at=utcnow(),
+                lag_alarm_seconds=0.1,
+            )
+        with Session(order_book) as session:
+            component = session.scalars(
+                select(Component).where(Component.key == BACKUP_COMPONENT)
+            ).one()
+
+        assert status is not None
+        assert status.failed_count == failed_before  # exit 127 is not counted
+        assert status.stuck_wal <= switched
+        assert component.state is ComponentState.MAJOR_OUTAGE
+        assert component.note.startswith(
+            f"WAL archiving is stuck: {status.stuck_wal} is complete"
+        )
+    finally:
+        cluster.sql("ALTER SYSTEM RESET archive_command")
+        cluster.sql("SELECT pg_reload_conf()")
