@@ -111,10 +111,11 @@ class Settings(BaseSettings):
     # The fallback order channels (controlroom.fallback_orders): the spool
     # folder on storage apart from the database (unset: fallback-spool in
     # the data folder); the number customers text orders to, as the static
-    # order page shows it; the watch-only account key (xpub/zpub/vpub or a
-    # descriptor, never a private key) spooled orders get addresses from --
-    # an account of its own, not the one the primary's fallback wallet
-    # issues from -- its network and first receive index.
+    # order page shows it (E.164: + and 8-15 digits, checked at build); the
+    # watch-only account key (xpub/zpub/vpub or a descriptor, never a
+    # private key) spooled orders get addresses from -- an account of its
+    # own, not the one the primary's fallback wallet issues from -- its
+    # network (it must match the key) and first receive index.
     fallback_spool_dir: Path | None = None
     fallback_sms_number: str | None = None
     fallback_wallet_key: str | None = None

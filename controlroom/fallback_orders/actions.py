@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
 from controlroom.config import Settings
-from controlroom.errors import ConfigurationError
+from controlroom.db import read_only
+from controlroom.errors import ConfigurationError, ControlRoomError
 from controlroom.fallback_orders.sms_orders import answer_order_texts
 from controlroom.fallback_orders.spool import Spool
 from controlroom.fallback_orders.spool_wallet import SpoolWallet, spool_wallet
+from controlroom.journal.models import JournalEvent
 from controlroom.messaging.inbound import InboundText
 from controlroom.messaging.inbound_rounds import inbound_rounds
 from controlroom.messaging.smpp_gateway import SmppGateway
 from controlroom.payments.addresses import Network
+from controlroom.payments.wallet_watch.models import FallbackWallet
+from controlroom.schema import open_checked_database
+
+logger = logging.getLogger(__name__)
 
 SPOOL_FOLDER = "fallback-spool"
 
@@ -37,6 +48,66 @@ def configured_wallet(settings: Settings) -> SpoolWallet:
         network=Network(settings.fallback_wallet_network),
         first_index=settings.fallback_wallet_first_index,
     )
+
+
+def check_spool_account(settings: Settings, wallet: SpoolWallet) -> bool:
+    """Refuse a spool key the primary's fallback wallets already issue from.
+
+    The spool's own account may be registered in the primary, never
+    activated, so merge back lists its addresses; a wallet that is or ever
+    was active has handed its addresses to the primary's orders. Returns
+    False, checking nothing, when the primary cannot be read: the spool
+    exists for exactly that outage, so it still answers texts.
+
+    Raises
+    ------
+    ConfigurationError
+        The spool's key derives the first address of a fallback wallet in
+        the primary, so both would hand the same addresses to two parcels.
+    """
+    try:
+        engine = open_checked_database(settings.resolved_database_url)
+    except ControlRoomError as exc:
+        logger.info("spool account not checked; primary unreadable error=%s", exc)
+        return False
+    try:
+        with Session(read_only(engine)) as session:
+            shared = _issuing_twin(session, wallet)
+    except SQLAlchemyError as exc:
+        logger.info("spool account not checked; primary unreadable error=%s", exc)
+        return False
+    finally:
+        engine.dispose()
+    if shared is not None:
+        raise ConfigurationError(
+            "CONTROLROOM_FALLBACK_WALLET_KEY is the account of the primary's "
+            f"fallback wallet {shared!r} (first address {wallet.first_address}): "
+            "SMS orders would be given addresses the primary already issued to "
+            "other parcels. Give the spool an account of its own (e.g. "
+            "m/84'/0'/2', or m/84'/1'/2' on test networks) and set that "
+            "account's watch-only key instead.",
+            setting="fallback_wallet_key",
+        )
+    return True
+
+
+def _issuing_twin(session: Session, wallet: SpoolWallet) -> str | None:
+    twin = session.scalar(
+        select(FallbackWallet).where(
+            FallbackWallet.first_address == wallet.first_address
+        )
+    )
+    if twin is None:
+        return None
+    activated = session.scalar(
+        select(JournalEvent.seq)
+        .where(
+            JournalEvent.kind == "FallbackWalletActivated",
+            JournalEvent.subject == twin.subject,
+        )
+        .limit(1)
+    )
+    return twin.name if twin.active or activated is not None else None
 
 
 def read_order_texts_for(

@@ -59,6 +59,15 @@ class RecordFate(StrEnum):
 
 
 @dataclass(frozen=True)
+class AddressClash:
+    """A merged order paid to an address the primary gave another parcel."""
+
+    code: str
+    address: str
+    other_parcel: str
+
+
+@dataclass(frozen=True)
 class MergeReport:
     """What one merge run did, per channel and in all."""
 
@@ -70,6 +79,7 @@ class MergeReport:
     by_channel: dict[str, dict[RecordFate, int]]
     through_seq: int
     problem: SpoolProblem | None
+    clashes: tuple[AddressClash, ...] = ()
 
 
 def merge_spool(
@@ -93,11 +103,14 @@ def merge_spool(
 
     fates: Counter[tuple[str, RecordFate]] = Counter()
     places: dict[str, tuple[float, float]] = {}
+    clashes: list[AddressClash] = []
     for start in range(0, len(records), batch_size):
         batch = records[start : start + batch_size]
         with Session(engine) as session, session.begin():
             for record in batch:
-                fate = merge_record(session, record, actor=actor, places=places)
+                fate = merge_record(
+                    session, record, actor=actor, places=places, clashes=clashes
+                )
                 fates[(record.channel, fate)] += 1
             _advance_run(session, run_id, batch, fates)
         if progress is not None:
@@ -116,12 +129,14 @@ def merge_spool(
         by_channel=_by_channel(fates),
         through_seq=through,
         problem=problem,
+        clashes=tuple(clashes),
     )
     logger.info(
-        "fallback merge done run=%s merged=%s present=%s problem=%s",
+        "fallback merge done run=%s merged=%s present=%s clashes=%s problem=%s",
         run_id,
         report.merged,
         report.already_present,
+        len(clashes),
         problem,
     )
     return report
@@ -149,10 +164,13 @@ def merge_record(
     *,
     actor: str,
     places: dict[str, tuple[float, float]] | None = None,
+    clashes: list[AddressClash] | None = None,
 ) -> RecordFate:
     """Place one spooled order in the primary unless its key is there already.
 
-    ``places`` remembers where each postcode was placed, across a run.
+    ``places`` remembers where each postcode was placed, across a run;
+    ``clashes`` collects orders paid to an address already issued to
+    another parcel (the order is merged all the same).
     """
     places = {} if places is None else places
     if find_order_by_key(session, record.key) is not None:
@@ -188,10 +206,15 @@ def merge_record(
             )
             if parcel.sender_id != sender.id:
                 raise _PlacedMeanwhile
+            clash = None
             if order.pay_to is not None:
-                _invoice(session, parcel, order.pay_to, record.received_at, actor)
+                clash = _invoice(
+                    session, parcel, order.pay_to, record.received_at, actor
+                )
     except _PlacedMeanwhile:
         return RecordFate.ALREADY_PRESENT
+    if clash is not None and clashes is not None:
+        clashes.append(clash)
     return RecordFate.MERGED
 
 
@@ -258,7 +281,7 @@ def _place(session: Session, postcode: str) -> tuple[float, float]:
 
 def _invoice(
     session: Session, parcel: Parcel, pay_to: PayTo, at: datetime, actor: str
-) -> None:
+) -> AddressClash | None:
     invoice = issue_invoice(
         session,
         parcel=parcel,
@@ -273,9 +296,11 @@ def _invoice(
         select(FallbackWallet).where(FallbackWallet.first_address == pay_to.wallet)
     )
     if wallet is None or pay_to.index is None:
-        return
+        return None
     taken = session.scalar(
-        select(IssuedAddress.parcel_id).where(
+        select(Parcel.code)
+        .join(IssuedAddress, IssuedAddress.parcel_id == Parcel.id)
+        .where(
             IssuedAddress.wallet_id == wallet.id,
             IssuedAddress.derivation_index == pay_to.index,
         )
@@ -283,14 +308,15 @@ def _invoice(
     if taken is not None:
         # The spool was given the account the primary issues from: the
         # invoice still watches the address, but the wallet's list cannot
-        # hold it twice. Ops see the warning and match it by hand.
+        # hold it twice. The merge report names both parcels so ops match
+        # the payments by hand.
         logger.warning(
             "fallback address index already issued wallet=%s index=%s parcel=%s",
             wallet.id,
             pay_to.index,
             taken,
         )
-        return
+        return AddressClash(parcel.code, pay_to.address, taken)
     issued = IssuedAddress(
         wallet=wallet,
         derivation_index=pay_to.index,
@@ -305,6 +331,7 @@ def _invoice(
     # Journalled as the primary journals its own addresses, so a restore
     # brings the row back (controlroom.backup.replay_wallets).
     journal_address_issued(session, issued=issued, amount_sat=pay_to.amount_sat)
+    return None
 
 
 def _start_run(engine: Engine, spool_id: str, records: int, actor: str) -> int:

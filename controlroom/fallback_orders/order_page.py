@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -172,11 +173,39 @@ def build_order_page(
             "orders to; the order page is useless without it.",
             setting="fallback_sms_number",
         )
+    number = e164_number(sms_number)
     folder = _check_out_folder(out)
-    files = page_files(OrderPage(sms_number.strip(), at, zone))
+    files = page_files(OrderPage(number, at, zone))
     _write(files, folder)
     logger.info("order page written folder=%s files=%d", folder, len(files))
     return PageBuild(folder, at, len(files))
+
+
+def e164_number(text: str) -> str:
+    """Return ``text`` as an E.164 number: ``+`` and 8 to 15 digits.
+
+    Digits may be grouped by spaces or dashes; the groups are kept, for
+    people to read, each set apart by one space: ``+47 4000-0123`` becomes
+    ``+47 4000 0123``.
+
+    Raises
+    ------
+    ConfigurationError
+        The text is not such a number.
+    """
+    number = " ".join(re.split(r"[ -]+", text.strip()))
+    digits = number.removeprefix("+").replace(" ", "")
+    # ITU-T E.164 caps a number at 15 digits, country code included; 8 is
+    # the shortest a country code and subscriber number come to in practice.
+    if not re.fullmatch(r"\+[0-9]+( [0-9]+)*", number) or not 8 <= len(digits) <= 15:
+        raise ConfigurationError(
+            f"CONTROLROOM_FALLBACK_SMS_NUMBER is {text!r}, not a phone number "
+            "in international form: write + and the country code, then the "
+            "number, 8 to 15 digits in all (spaces and dashes allowed), e.g. "
+            "+47 4000 0123.",
+            setting="fallback_sms_number",
+        )
+    return number
 
 
 def _check_out_folder(out: Path) -> Path:

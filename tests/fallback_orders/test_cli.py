@@ -11,11 +11,16 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from controlroom.cli import app, run
+from controlroom.config import Settings
 from controlroom.demo.datafiles import load_watch_only_account
+from controlroom.errors import ConfigurationError
+from controlroom.fallback_orders.actions import check_spool_account
 from controlroom.fallback_orders.spool import Spool
+from controlroom.fallback_orders.spool_wallet import SpoolWallet
 from controlroom.messaging.smsc_lab import LabSmsc
 from tests.fallback_orders.world import (
     keys_in_primary,
+    primary_issuing_from,
     primary_with_depot,
     spool_of,
     spooled_order,
@@ -106,6 +111,7 @@ def test_read_texts_answers_an_order_the_smsc_delivers(
 ) -> None:
     with LabSmsc(system_id="cryptopack", password="lab-pw42") as smsc:
         for name, value in {
+            "DATA_DIR": str(tmp_path / "data"),
             "SMS_GATEWAY": "smpp",
             "SMS_HOST": "127.0.0.1",
             "SMS_PORT": str(smsc.port),
@@ -169,3 +175,77 @@ def test_verify_checks_a_head_kept_elsewhere(tmp_path: Path) -> None:
 
     assert result.exit_code != 0
     assert "record 3: truncated: the spool ends at record 2" in str(result.exception)
+
+
+def test_merge_names_orders_paid_to_addresses_already_issued_and_fails(
+    engine: Engine, tmp_path: Path, demo_fallback_wallet: SpoolWallet
+) -> None:
+    vpub = load_watch_only_account().fallback_vpub
+    web_codes = primary_issuing_from(engine, vpub, issued=2)
+    folder = tmp_path / "spool"
+    Spool(folder).accept_many(
+        [spooled_order(n, wallet=demo_fallback_wallet) for n in (0, 1)]
+    )
+    command = ["fallback", "merge", "--spool", str(folder)]
+
+    result = CliRunner().invoke(app, [*command, "--database-url", url(engine)])
+
+    assert result.exit_code == 1, result.output
+    output = " ".join(result.output.split())
+    assert "2 new order(s)" in output
+    assert "2 order(s) share an address with another parcel" in output
+    for code in web_codes:
+        assert f"which parcel {code} was given first" in output
+    assert len(keys_in_primary(engine)) == 4
+
+
+def test_read_texts_refuses_the_account_the_primary_issues_from(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vpub = load_watch_only_account().fallback_vpub
+    primary_issuing_from(engine, vpub, issued=1)
+    for name, value in {
+        "DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": url(engine),
+        "FALLBACK_WALLET_KEY": vpub,
+        "FALLBACK_WALLET_NETWORK": "regtest",
+    }.items():
+        monkeypatch.setenv(f"CONTROLROOM_{name}", value)
+
+    result = CliRunner().invoke(app, ["fallback", "read-texts", "--rounds", "1"])
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ConfigurationError)
+    assert "an account of its own" in str(result.exception)
+    assert not (tmp_path / "data" / "fallback-spool").exists()
+
+
+def test_the_spool_account_may_be_registered_in_the_primary_never_activated(
+    engine: Engine, tmp_path: Path, demo_fallback_wallet: SpoolWallet
+) -> None:
+    primary_with_depot(engine, load_watch_only_account().fallback_vpub)
+    settings = Settings(data_dir=tmp_path, database_url=url(engine))
+
+    assert check_spool_account(settings, demo_fallback_wallet) is True
+
+
+def test_the_spool_account_is_not_checked_while_the_primary_is_down(
+    tmp_path: Path, demo_fallback_wallet: SpoolWallet
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+
+    assert check_spool_account(settings, demo_fallback_wallet) is False
+
+
+def test_order_page_build_refuses_a_number_that_is_no_phone_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTROLROOM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CONTROLROOM_FALLBACK_SMS_NUMBER", "<script>")
+
+    result = CliRunner().invoke(app, ["fallback", "order-page", "build"])
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ConfigurationError)
+    assert "not a phone number in international form" in str(result.exception)
+    assert not (tmp_path / "data" / "order-page").exists()

@@ -31,6 +31,7 @@ from tests.fallback_orders.world import (
     OUTAGE,
     keys_in_primary,
     parcel_count,
+    primary_issuing_from,
     primary_with_depot,
     spool_of,
     spooled_order,
@@ -302,3 +303,25 @@ def test_a_spool_cut_short_after_a_merge_is_noticed_even_with_its_head_rewritten
         "record 4: truncated: the spool ends at record 3 but record 5 was seen before"
     )
     assert not fallback_board(engine, folder).chain.intact
+
+
+def test_orders_paid_to_addresses_the_primary_already_issued_are_named(
+    engine: Engine, tmp_path: Path, demo_fallback_wallet: SpoolWallet
+) -> None:
+    vpub = load_watch_only_account().fallback_vpub
+    web_codes = primary_issuing_from(engine, vpub, issued=2)
+    spool = Spool(tmp_path / "spool")
+    spool.accept_many([spooled_order(n, wallet=demo_fallback_wallet) for n in (0, 1)])
+    sms_codes = [record.order["code"] for record in spool.records()]
+
+    report = merge_spool(engine, tmp_path / "spool", actor="ops")
+
+    assert report.merged == 2
+    assert [(c.code, c.other_parcel) for c in report.clashes] == list(
+        zip(sms_codes, web_codes, strict=True)
+    )
+    assert [c.address for c in report.clashes] == [
+        demo_fallback_wallet.address(0),
+        demo_fallback_wallet.address(1),
+    ]
+    assert parcel_count(engine) == 4

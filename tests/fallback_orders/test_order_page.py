@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from controlroom.errors import ConfigurationError, FallbackOrderError
-from controlroom.fallback_orders.order_page import build_order_page
+from controlroom.fallback_orders.order_page import build_order_page, e164_number
 
 AT = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
 NUMBER = "+47 4000 0123"
@@ -106,5 +106,27 @@ def test_a_rebuild_replaces_the_page_and_a_foreign_folder_is_refused(
 def test_a_page_without_an_sms_number_is_not_built(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="CONTROLROOM_FALLBACK_SMS_NUMBER"):
         build_order_page(tmp_path / "page", sms_number=None, zone="UTC", at=AT)
+
+    assert not (tmp_path / "page").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("+47 4000 0123", "+47 4000 0123"), (" +47-4000--0123 ", "+47 4000 0123")],
+)
+def test_an_sms_number_with_spaces_or_dashes_is_shown_one_way(
+    text: str, number: str
+) -> None:
+    assert e164_number(text) == number
+
+
+@pytest.mark.parametrize(
+    "text", ["<script>", "4740000123", "+47 400", "+1234 5678 9012 3456", "+47 x0"]
+)
+def test_a_page_with_a_number_that_is_no_phone_number_is_not_built(
+    tmp_path: Path, text: str
+) -> None:
+    with pytest.raises(ConfigurationError, match="not a phone number"):
+        build_order_page(tmp_path / "page", sms_number=text, zone="UTC", at=AT)
 
     assert not (tmp_path / "page").exists()

@@ -18,7 +18,10 @@ from controlroom.orders.models import Parcel, PartyKind
 from controlroom.orders.service import place_order, register_party
 from controlroom.payments.addresses import Network
 from controlroom.payments.wallet_watch.models import WalletKind
-from controlroom.payments.wallet_watch.service import add_fallback_wallet
+from controlroom.payments.wallet_watch.service import (
+    add_fallback_wallet,
+    issue_fallback_address,
+)
 
 OUTAGE = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -38,6 +41,39 @@ def primary_with_depot(engine: Engine, wallet_key: str | None = None) -> None:
                 actor="ops",
                 activate=False,
             )
+
+
+def primary_issuing_from(engine: Engine, wallet_key: str, issued: int) -> list[str]:
+    """A primary whose active fallback wallet has paid ``issued`` web orders.
+
+    Returns the codes of those parcels, in the order their addresses (index
+    0, 1, ...) were given.
+    """
+    primary_with_depot(engine)
+    with Session(engine) as session, session.begin():
+        add_fallback_wallet(
+            session,
+            name="Primary fallback",
+            kind=WalletKind.HD,
+            public_key=wallet_key,
+            network=Network.REGTEST,
+            at=OUTAGE,
+            actor="ops",
+        )
+    codes = []
+    for number in range(issued):
+        web_order(engine, number)
+        with Session(engine) as session, session.begin():
+            parcel = session.scalars(
+                select(Parcel).where(
+                    Parcel.idempotency_key == f"web-order-{number:06d}"
+                )
+            ).one()
+            issue_fallback_address(
+                session, parcel=parcel, amount_sat=21_200, at=OUTAGE, actor="ops"
+            )
+            codes.append(parcel.code)
+    return codes
 
 
 def spooled_order(
