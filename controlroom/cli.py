@@ -823,6 +823,16 @@ StoreOption = Annotated[
 ]
 
 
+ExpectHeadOption = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-head",
+        help="SEQ:HASH the backup must reach (the head an earlier 'backup verify' "
+        "printed); catches its newest segments deleted with their manifests.",
+    ),
+]
+
+
 @backup_app.command("ship")
 def backup_ship(
     store: StoreOption = None,
@@ -933,28 +943,43 @@ def backup_schedule(
 
 @backup_app.command("verify")
 def backup_verify(
-    store: StoreOption = None, database_url: DatabaseOption = None
+    store: StoreOption = None,
+    database_url: DatabaseOption = None,
+    expect_head: ExpectHeadOption = None,
 ) -> None:
     """Re-read every segment and name the first gap or altered object."""
-    from controlroom.backup.service import verify_and_record
+    from controlroom.backup.service import shipped_head, verify_and_record
     from controlroom.backup.stores import open_store
     from controlroom.backup.verify import require_intact
     from controlroom.errors import StorageError
 
+    anchor = _parse_head(expect_head) if expect_head is not None else None
     settings = _settings()
-    target = open_store(settings, store)
+    target = open_store(settings, store, must_exist=True)
     try:
         engine: Engine | None = _engine(database_url)
     except StorageError as exc:
         errors.print(
             f"[yellow]No database[/yellow] ({escape(str(exc))}): verifying the "
-            "store alone, which cannot notice its newest segments deleted."
+            "store alone, which cannot notice its newest segments deleted; "
+            "give --expect-head to check them."
         )
         engine = None
+    unanchored = anchor is None
+    if engine is not None and anchor is None:
+        with Session(engine) as session:
+            unanchored = shipped_head(session, location=target.location) is None
     try:
-        report = require_intact(verify_and_record(engine, target))
+        report = require_intact(verify_and_record(engine, target, expected_head=anchor))
     finally:
         target.close()
+    if unanchored and report.segments and engine is not None:
+        errors.print(
+            f"[yellow]Caution:[/yellow] the database has no record of shipping to "
+            f"{escape(target.location)} (a copy, or a new location), so newest "
+            "segments deleted with their manifests would go unnoticed; give "
+            "--expect-head SEQ:HASH from the original store's verify."
+        )
     seq, digest = report.head
     console.print(
         f"[green]Backup intact[/green] at {escape(report.location)}: "
@@ -1021,7 +1046,7 @@ def backup_wal_fetch(
     from controlroom.backup.stores import open_store
 
     try:
-        target = open_store(_settings(), store)
+        target = open_store(_settings(), store, must_exist=True)
         try:
             found = fetch_wal(target, name, path)
         finally:
@@ -1107,6 +1132,7 @@ def backup_restore(
         ),
     ] = None,
     store: StoreOption = None,
+    expect_head: ExpectHeadOption = None,
 ) -> None:
     """Rebuild a database from the newest good snapshot plus the journal."""
     from controlroom.backup.restore import restore_database
@@ -1122,9 +1148,21 @@ def backup_restore(
         raise RestoreRefused("--until and --start-port go with --to-pgdata only.")
     if wallet_key and to is None:
         raise RestoreRefused("--wallet-key goes with --to only.")
+    if expect_head and to is None:
+        raise RestoreRefused("--expect-head goes with --to only.")
+    if to is not None:
+        from controlroom.backup.restore import target_path
+
+        folder = target_path(to).parent
+        if not folder.is_dir():
+            raise RestoreRefused(
+                f"There is no folder {folder} to restore into; check the path, or "
+                "create the folder first (a typo should not make a new one)."
+            )
+    anchor = _parse_head(expect_head) if expect_head is not None else None
     wallet_keys = _wallet_keys(wallet_key or [])
     settings = _settings()
-    target = open_store(settings, store)
+    target = open_store(settings, store, must_exist=True)
     try:
         if to_pgdata is not None:
             from controlroom.backup.pg_restore import restore_pgdata
@@ -1137,7 +1175,9 @@ def backup_restore(
                 start_port=start_port,
             )
         else:
-            report = restore_database(target, to or "", wallet_keys=wallet_keys)
+            report = restore_database(
+                target, to or "", wallet_keys=wallet_keys, expected_head=anchor
+            )
     finally:
         target.close()
     if to_pgdata is not None:
@@ -1201,6 +1241,7 @@ def _print_pg_restore(report: PgRestoreReport) -> None:
             "(remove that folder once it has promoted). The last shipped "
             f"journal segment ends at {shipped[0]}:{shipped[1]}."
         )
+        console.print(f"[yellow]{escape(report.archiving_note)}[/yellow]")
         return
     restored = report.head_restored
     console.print(
@@ -1213,6 +1254,7 @@ def _print_pg_restore(report: PgRestoreReport) -> None:
             else f"[green](on its chain, {report.ahead} event(s) newer)[/green]"
         )
     )
+    console.print(f"[yellow]{escape(report.archiving_note)}[/yellow]")
 
 
 def _print_restore(report: RestoreReport) -> None:
@@ -1265,6 +1307,17 @@ def _print_drill(result: DrillResult) -> None:
         _print_restore(result.report)
     if result.quarantine:
         console.print(f"Encrypted files kept in {escape(result.quarantine)}")
+    if result.copy_before:
+        console.print(
+            f"The primary as it was before the drill: {escape(result.copy_before)} "
+            "(owner-only; delete it once the drill is reviewed)"
+        )
+    if result.unshipped_events:
+        errors.print(
+            f"[yellow]{result.unshipped_events} event(s) on the primary were not "
+            "yet shipped when the drill began[/yellow]: a real attack takes them "
+            "with the primary (is 'controlroom backup ship' running?)"
+        )
     words = (
         f"Drill {result.drill_id} ({result.kind}) {result.outcome} in "
         f"{result.seconds:.2f} s; lost events: {result.lost_events}"
@@ -1284,7 +1337,7 @@ def backup_drill_restore(
     from controlroom.backup.stores import open_store
 
     engine = _engine(database_url)
-    target = open_store(_settings(), store)
+    target = open_store(_settings(), store, must_exist=True)
     try:
         result = run_restore_drill(engine, target, actor="cli")
     finally:
@@ -1314,7 +1367,7 @@ def backup_drill_ransomware(
     from controlroom.backup.stores import open_store
 
     settings = _settings()
-    target = open_store(settings, store)
+    target = open_store(settings, store, must_exist=True)
     try:
         result = run_ransomware_drill(
             settings,
@@ -1419,12 +1472,26 @@ def fallback_merge(
         )
     table.add_row("all", str(report.merged), str(report.already_present), style="bold")
     console.print(table)
+    for clash in report.clashes:
+        console.print(
+            f"[red]Address already issued:[/red] order {clash.code} is paid to "
+            f"{clash.address}, which parcel {clash.other_parcel} was given first."
+        )
     if report.problem is not None:
         raise spool_broken(folder, report.problem)
     console.print(
         f"[green]Merged[/green] spool records 1..{report.through_seq}: "
         f"{report.merged} new order(s), {report.already_present} already present."
     )
+    if report.clashes:
+        console.print(
+            f"[red]{len(report.clashes)} order(s) share an address with another "
+            "parcel[/red]: the spool's wallet key is the primary's fallback "
+            "account. Match those payments by hand, and give the spool an "
+            "account of its own (e.g. m/84'/0'/2', or m/84'/1'/2' on test "
+            "networks) before it takes more orders."
+        )
+        raise typer.Exit(1)
 
 
 @fallback_app.command("read-texts")
@@ -1440,6 +1507,7 @@ def fallback_read_texts(
     """Answer customers' order texts off the SMPP gateway; no database needed."""
     from controlroom.broadcasts.gateways import open_gateway
     from controlroom.fallback_orders.actions import (
+        check_spool_account,
         configured_wallet,
         read_order_texts_for,
         spool_folder,
@@ -1448,6 +1516,12 @@ def fallback_read_texts(
 
     settings = _settings()
     wallet = configured_wallet(settings)
+    if not check_spool_account(settings, wallet):
+        console.print(
+            "[yellow]Note:[/yellow] the primary database cannot be read, so "
+            "the spool's wallet key was not checked against its fallback "
+            "wallets; it must be an account of its own."
+        )
     opened = Spool(spool or spool_folder(settings))
     with open_gateway(settings) as gateway:
         lines = read_order_texts_for(

@@ -61,6 +61,11 @@ class DrillResult:
     problem: str
     report: RestoreReport | None
     quarantine: str = ""
+    # Events the primary held that were not yet shipped when the drill
+    # began: a real attack takes them with the primary.
+    unshipped_events: int = 0
+    # The primary as it was before a ransomware drill struck (owner-only).
+    copy_before: str = ""
 
     @property
     def ok(self) -> bool:
@@ -149,7 +154,10 @@ def record_drill(
 
 
 def _result(
-    drill: BackupDrill, report: RestoreReport | None, quarantine: str = ""
+    drill: BackupDrill,
+    report: RestoreReport | None,
+    quarantine: str = "",
+    copy_before: str = "",
 ) -> DrillResult:
     return DrillResult(
         drill.id,
@@ -160,6 +168,8 @@ def _result(
         drill.problem,
         report,
         quarantine,
+        max(0, drill.head_primary_seq - drill.head_shipped_seq),
+        copy_before,
     )
 
 
@@ -258,6 +268,7 @@ def run_ransomware_drill(
     folder.mkdir(mode=0o700, parents=True)
     aside = folder / "primary-before-drill.sqlite3"
     copy_sqlite(path, aside)
+    aside.chmod(0o600)  # the whole database, personal data included
     quarantine = folder / "quarantine"
 
     _strike(_victims(path), quarantine)
@@ -279,7 +290,7 @@ def run_ransomware_drill(
             drill = record_drill(
                 session, start=start, report=report, problem=problem, actor=actor
             )
-            result = _result(drill, report, str(quarantine))
+            result = _result(drill, report, str(quarantine), str(aside))
     finally:
         engine.dispose()
     logger.info(

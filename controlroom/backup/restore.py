@@ -222,11 +222,15 @@ def restore_database(
     target_url: str,
     *,
     wallet_keys: Mapping[str, str] | None = None,
+    expected_head: tuple[int, str] | None = None,
 ) -> RestoreReport:
     """Rebuild a database at ``target_url`` from the store; refuse on any fault.
 
     ``wallet_keys``: by name, the keys of fallback wallets added after the
     snapshot, which the journal does not hold (:mod:`.replay_wallets`).
+    ``expected_head``: a ``(seq, hash)`` kept elsewhere that the store must
+    reach; without it, newest segments deleted with their manifests cannot
+    be noticed, and the report's head is all there is to compare.
     """
     started = time.perf_counter()
     keys = dict(wallet_keys or {})
@@ -235,7 +239,7 @@ def restore_database(
     path = target_path(target_url)
     refuse_used_target(path)
 
-    verified = verify_store(store, snapshots=False)
+    verified = verify_store(store, snapshots=False, expected_head=expected_head)
     problem = verified.problem
     if problem is not None:
         raise BackupBroken(

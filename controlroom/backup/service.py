@@ -54,18 +54,26 @@ def record_verification(
     return row
 
 
-def verify_and_record(engine: Engine | None, store: BackupStore) -> VerifyReport:
-    """Verify ``store`` against the shipped head, and record the outcome.
+def verify_and_record(
+    engine: Engine | None,
+    store: BackupStore,
+    *,
+    expected_head: tuple[int, str] | None = None,
+) -> VerifyReport:
+    """Verify ``store`` against a head it must reach, and record the outcome.
 
-    Without a database (lost, or being rebuilt from this very backup) the
-    store is verified on its own, which cannot notice its newest segments
-    deleted together with their manifests.
+    The head is ``expected_head`` (kept elsewhere), else the one the
+    database recorded as shipped to this store's location. Without either
+    -- no database, or a copy of the store somewhere else -- the store is
+    verified on its own, which cannot notice its newest segments deleted
+    together with their manifests.
     """
-    anchor = None
+    anchor = expected_head
     journal_seq = 0
     if engine is not None:
         with Session(engine) as session:
-            anchor = shipped_head(session, location=store.location)
+            if anchor is None:
+                anchor = shipped_head(session, location=store.location)
             journal_seq, _ = journal_head(session)
     started_at, clock = utcnow(), time.perf_counter()
     report = verify_store(store, expected_head=anchor)

@@ -253,9 +253,28 @@ def store_location(settings: Settings, location: str | None = None) -> str:
     return str(Path(where).resolve())
 
 
-def open_store(settings: Settings, location: str | None = None) -> BackupStore:
-    """Open the configured store, or the one at ``location`` (folder or s3://)."""
+def open_store(
+    settings: Settings, location: str | None = None, *, must_exist: bool = False
+) -> BackupStore:
+    """Open the configured store, or the one at ``location`` (folder or s3://).
+
+    ``must_exist``: for reading a backup (verify, restore), a local folder
+    that does not exist is refused rather than made, so a mistyped path is
+    named instead of found empty.
+    """
     where = location or settings.backup_store
+    folder = (
+        settings.data_dir / "backup"
+        if where is None
+        else None
+        if "://" in where
+        else Path(where)
+    )
+    if must_exist and folder is not None and not folder.is_dir():
+        raise BackupError(
+            f"There is no backup folder at {folder}. Check the path (--store or "
+            "CONTROLROOM_BACKUP_STORE); nothing was created."
+        )
     if where is None:
         return LocalStore(
             settings.data_dir / "backup", retention_days=settings.backup_retention_days

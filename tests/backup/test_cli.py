@@ -168,12 +168,14 @@ def test_ship_to_a_store_of_another_journal_is_one_line(
 def test_verify_of_an_empty_store_fails_while_the_journal_has_events(
     journal_of_ten: Engine, tmp_path: Path, invoke: Invoke
 ) -> None:
-    # A mistyped or unmounted store must not pass as an intact backup.
+    # An unmounted store (its mount point is there, empty) must not pass as
+    # an intact backup; a mistyped one is refused before (test_copied_store).
+    (tmp_path / "unmounted").mkdir()
     outcome = invoke(
         "backup",
         "verify",
         "--store",
-        str(tmp_path / "nostore"),
+        str(tmp_path / "unmounted"),
         "--database-url",
         str(journal_of_ten.url),
     )

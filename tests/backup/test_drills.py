@@ -19,7 +19,7 @@ from controlroom.backup.stores import LocalStore, open_store
 from controlroom.config import Settings
 from controlroom.db import create_db_engine
 from controlroom.errors import RestoreRefused
-from controlroom.journal import JournalEvent
+from controlroom.journal import JournalEvent, journal_head
 from controlroom.schema import upgrade_database
 from tests.backup.order_book import move, order_rows, place_orders
 from tests.backup.tampering import remove
@@ -197,3 +197,27 @@ def test_the_ransomware_drill_refuses_a_database_outside_the_data_folder(
             actor="olga",
             i_mean_it=True,
         )
+
+
+def test_the_ransomware_drill_says_what_the_primary_held_unshipped(
+    demo_url: str, settings: Settings
+) -> None:
+    engine = create_db_engine(demo_url)
+    with Session(engine) as session:
+        shipped_up_to = journal_head(session)[0]
+    place_orders(engine, 1, first=20)  # not shipped: no shipper runs
+    with Session(engine) as session:
+        unshipped = journal_head(session)[0] - shipped_up_to
+    engine.dispose()
+
+    result = run_ransomware_drill(
+        settings, open_store(settings), database_url=demo_url, actor="olga",
+        i_mean_it=True,
+    )  # fmt: skip
+
+    assert result.ok
+    assert unshipped >= 1
+    assert result.unshipped_events == unshipped
+    copy = Path(result.copy_before)
+    assert copy.name == "primary-before-drill.sqlite3"
+    assert copy.stat().st_mode & 0o777 == 0o600

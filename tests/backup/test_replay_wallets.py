@@ -62,6 +62,7 @@ def wallets_after_snapshot(engine: Engine, local_store: LocalStore) -> Engine:
 
 def target(tmp_path: Path) -> str:
     """A URL for a restore target that does not exist yet."""
+    (tmp_path / "restored").mkdir(exist_ok=True)
     return f"sqlite:///{tmp_path / 'restored' / 'controlroom.sqlite3'}"
 
 
