@@ -507,6 +507,59 @@ def timeline(frame: Frame, board: CallBoard) -> None:
             )
 
 
+def review(board: CallBoard) -> None:
+    """A resolved incident, read-only: who held which role, the queue, the
+    decisions and reports, and the timeline -- what its review needs."""
+    st.subheader("Roles")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Role": [
+                    str(line.role.value).replace("_", " ") for line in board.roles
+                ],
+                "Held by": [line.holder or "nobody" for line in board.roles],
+                "Since": [line.since for line in board.roles],
+            }
+        ),
+        hide_index=True,
+    )
+    st.subheader("Call-in queue")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Raised": [q.raised for q in board.queue],
+                "From": [q.raised_by for q in board.queue],
+                "Item": [q.text for q in board.queue],
+                "State": [q.state.label for q in board.queue],
+                "What was done": [q.action for q in board.queue],
+            }
+        ),
+        hide_index=True,
+    )
+    st.subheader("Decisions")
+    for decision in board.decisions:
+        st.markdown(f"- {decision.when} · **{decision.decided_by}**: {decision.text}")
+    if not board.decisions:
+        st.caption("No decision was recorded.")
+    st.subheader("Progress reports")
+    for report in board.reports:
+        where = "public" if report.public else "staff only"
+        st.markdown(f"- {report.when} · **{report.by}** ({where}): {report.text}")
+    if not board.reports:
+        st.caption("No progress report was recorded.")
+    st.subheader("Timeline")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "When": [e.when for e in board.timeline],
+                "Who": [e.actor for e in board.timeline],
+                "What": [e.text for e in board.timeline],
+            }
+        ),
+        hide_index=True,
+    )
+
+
 def past_incidents(screen: CallScreen) -> None:
     """Resolved incidents to look back on: roles, decisions, reports, timeline."""
     if not screen.past_incidents:
@@ -593,8 +646,12 @@ def render() -> None:
     st.fragment(run_every=frame.settings.refresh_seconds)(headline)(
         frame, board.incident.id
     )
-    if board.incident.status is not IncidentStatus.RESOLVED:
-        reporting(frame, board)
+    if board.incident.status is IncidentStatus.RESOLVED:
+        review(board)
+        status_and_severity(frame, board)  # where it can be reopened
+        past_incidents(screen)
+        return
+    reporting(frame, board)
     people(frame, board)
     queue(frame, board)
     decisions(frame, board)

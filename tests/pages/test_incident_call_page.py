@@ -316,8 +316,15 @@ def test_a_resolved_incident_can_be_looked_back_on_and_left_again(
         app.info[0].value
     )
     assert "Resolved after 1 h 07 min." in [s.value for s in app.success]
-    what = next(f.value for f in app.dataframe if "What" in f.value.columns)["What"]
-    assert any("Restarting the tracker." in text for text in what)
+    subheaders = [h.value for h in app.subheader]
+    assert subheaders[:5] == [
+        "Roles", "Call-in queue", "Decisions", "Progress reports", "Timeline"
+    ]  # fmt: skip
+    assert "Restarting the tracker." in markdown(app)  # listed among the reports
+    # A review, not a live call: no forms to act with, only the way to reopen.
+    labels = {b.label for b in app.button}
+    assert not labels & {"Heard", "Acted on", "Add to the queue", "Hand over"}
+    assert any(t.label == "Why reopen" for t in app.text_input)
 
     next(b for b in app.button if b.label == "Back").click().run()
 
