@@ -8,6 +8,7 @@ store of its own.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -76,7 +77,8 @@ def archive(cluster: ArchivingCluster, request: pytest.FixtureRequest) -> LocalS
 @pytest.fixture
 def order_book(cluster: ArchivingCluster) -> Iterator[Engine]:
     """A migrated order database of this test's own on the cluster."""
-    name = f"orders_{abs(hash(object())) % 10**9}"
+    # A fresh name each time: an object's hash can repeat once it is freed.
+    name = f"orders_{uuid.uuid4().hex[:12]}"
     cluster.sql(f'CREATE DATABASE "{name}"')
     engine = create_db_engine(cluster.url(name))
     upgrade_database(engine)
